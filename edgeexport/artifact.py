@@ -1,0 +1,159 @@
+"""Artifacts and the manifest that describes them (``artifacts/<card>/manifest.json``).
+
+Each entry says what the file is (weight / activation / I/O dtypes, granularity, calibration), where it
+came from (parent sha256, stage@version, config, tool versions, calibration-set hash) and how it fared
+(status, reason, parity). Nothing time-dependent goes into what is hashed; ``seconds`` is reported only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import math
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+Status = Literal["ok", "failed", "not runnable here"]
+MANIFEST_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Precision:
+    """What an artifact computes in. Its id and file name follow from this, never from marketing."""
+
+    weights: str  # float32 | float16 | int8
+    activations: str  # float32 | float16 | int8 | uint8 | "int8 at run time" (dynamic)
+    io: str = "float32"
+    granularity: str | None = None  # per-channel | per-tensor (quantized weights only)
+    calibration: str | None = None  # e.g. "MinMax on 13 real photos"
+
+    @property
+    def kind(self) -> Literal["fp32", "fp16", "int8"]:
+        """Which tolerance class judges it."""
+        if self.weights == "int8" or self.activations in ("int8", "uint8"):
+            return "int8"
+        if "float16" in (self.weights, self.activations):
+            return "fp16"
+        return "fp32"
+
+
+@dataclass
+class Artifact:
+    id: str  # e.g. onnx_fp32, onnx_int8, tflite_dynrange_w8
+    format: str  # onnx | tflite | mlpackage
+    file: str  # relative to the card's artifact folder
+    precision: Precision
+    stage: str  # name@version
+    parent: str | None  # parent artifact id
+    config: dict[str, Any] = field(default_factory=dict)
+    status: Status = "ok"
+    reason: str | None = None
+    sha256: str | None = None
+    parent_sha256: str | None = None
+    size: int | None = None
+    tools: dict[str, str] = field(default_factory=dict)
+    calibration_sha256: str | None = None
+    seconds: float | None = None
+    cache_key: str | None = None
+    parity: dict[str, Any] | None = None
+    details: dict[str, Any] = field(default_factory=dict)  # op counts, kernels that run in int8, ...
+
+    def to_dict(self) -> dict[str, Any]:
+        return _jsonable(asdict(self))
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Artifact:
+        d = dict(d)
+        d["precision"] = Precision(**d["precision"])
+        return cls(**d)
+
+
+def _jsonable(value: Any) -> Any:
+    """JSON has no inf/nan: write them as strings so every reader can parse the manifest."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def sha256_path(path: Path) -> str:
+    """sha256 of a file, or of a directory package (.mlpackage) as sorted relative paths + contents."""
+    h = hashlib.sha256()
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for p in files:
+        if path.is_dir():
+            h.update(str(p.relative_to(path)).encode() + b"\0")
+        with p.open("rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+    return h.hexdigest()
+
+
+def size_of(path: Path) -> int:
+    return (
+        sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+        if path.is_dir()
+        else path.stat().st_size
+    )
+
+
+@contextlib.contextmanager
+def atomic_output(final: Path) -> Iterator[Path]:
+    """Yield a temporary path next to ``final``; rename it into place only if the block succeeds."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp_dir = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
+    tmp = tmp_dir / final.name
+    try:
+        yield tmp
+        if not tmp.exists():
+            raise FileNotFoundError(f"the stage wrote nothing to {tmp}")
+        if final.is_dir():
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+    finally:
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    with atomic_output(path) as tmp:
+        tmp.write_text(json.dumps(_jsonable(data), indent=2, sort_keys=False) + "\n")
+
+
+@dataclass
+class Manifest:
+    card: str
+    reference: dict[str, Any] = field(default_factory=dict)
+    artifacts: dict[str, Artifact] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "manifest_version": MANIFEST_VERSION,
+            "card": self.card,
+            "reference": self.reference,
+            "artifacts": [a.to_dict() for a in self.artifacts.values()],
+        }
+
+    def save(self, folder: Path) -> Path:
+        path = folder / "manifest.json"
+        write_json_atomic(path, self.to_dict())
+        return path
+
+    @classmethod
+    def load(cls, folder: Path) -> Manifest | None:
+        path = folder / "manifest.json"
+        if not path.exists():
+            return None
+        d = json.loads(path.read_text())
+        if d.get("manifest_version") != MANIFEST_VERSION:
+            return None
+        arts = [Artifact.from_dict(a) for a in d.get("artifacts", [])]
+        return cls(card=d["card"], reference=d.get("reference", {}), artifacts={a.id: a for a in arts})

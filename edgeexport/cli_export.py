@@ -1,0 +1,79 @@
+"""``python -m edgeexport export <card>``: every artifact for a card, with parity, and a summary table."""
+
+from __future__ import annotations
+
+import argparse
+
+from edgeexport import cards, pipeline
+from edgeexport.artifact import Manifest
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("card", nargs="?", help="model card name (models/<card>.toml) or a path to a .toml")
+    p.add_argument("--all", action="store_true", help="export every card in models/")
+    p.add_argument("--formats", default=",".join(pipeline.FORMATS), help="comma list: onnx,tflite,coreml")
+    p.add_argument("--precisions", default=",".join(pipeline.PRECISIONS), help="comma list: fp32,fp16,int8")
+    p.add_argument(
+        "--calibration", default="MinMax", help="static int8 calibration: MinMax, Entropy, Percentile"
+    )
+    p.add_argument("--calibration-count", type=int, default=None, help="calibration images (default: all)")
+    p.add_argument("--nhwc", action="store_true", help="TFLite with NHWC inputs/outputs (to_channel_last_io)")
+    p.add_argument("--int8-io", action="store_true", help="TFLite full int8 with int8 inputs/outputs")
+    p.add_argument("--threads", type=int, default=2, help="threads for conversion and parity runs")
+    p.add_argument("--out", default=str(pipeline.ARTIFACTS_ROOT), help="artifact root folder")
+
+
+def _split(value: str) -> tuple[str, ...]:
+    return tuple(v.strip() for v in value.split(",") if v.strip())
+
+
+def summary(manifest: Manifest) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title=f"{manifest.card}: artifacts")
+    for col in ("artifact", "weights / activations / io", "size", "cosine", "max abs", "top-1", "status"):
+        t.add_column(col)
+    for a in manifest.artifacts.values():
+        p = a.parity or {}
+        top1 = p.get("top1_agreement")
+        style = {"ok": "green", "failed": "red"}.get(a.status, "yellow")
+        t.add_row(
+            a.id,
+            f"{a.precision.weights} / {a.precision.activations} / {a.precision.io}",
+            f"{a.size / 1e6:.2f} MB" if a.size else "-",
+            f"{p['cosine']:.6f}" if isinstance(p.get("cosine"), float) else "-",
+            f"{p['max_abs']:.2e}" if isinstance(p.get("max_abs"), float) else "-",
+            f"{top1:.1%}" if isinstance(top1, float) else "-",
+            f"[{style}]{a.status}[/]" + (f": {a.reason}" if a.reason else ""),
+        )
+    Console(width=max(Console().width, 150)).print(t)
+
+
+def main(args: argparse.Namespace) -> int:
+    if not args.card and not args.all:
+        raise SystemExit("error: name a model card (e.g. mobilenetv3_small) or pass --all")
+    from pathlib import Path
+
+    options = pipeline.ExportOptions(
+        formats=_split(args.formats),
+        precisions=_split(args.precisions),
+        calibration_method=args.calibration,
+        calibration_count=args.calibration_count,
+        nhwc=args.nhwc,
+        int8_io=args.int8_io,
+        threads=args.threads,
+        root=Path(args.out),
+    )
+    names = cards.card_names() if args.all else [args.card]
+    failed = 0
+    for name in names:
+        manifest = pipeline.export(cards.get_card(name), options)
+        summary(manifest)
+        bad = [a.id for a in manifest.artifacts.values() if a.status == "failed"]
+        print(
+            f"{manifest.card}: {len(manifest.artifacts) - len(bad)} of {len(manifest.artifacts)} artifacts "
+            f"not failed; manifest: {options.root / manifest.card / 'manifest.json'}"
+        )
+        failed += len(bad)
+    return 1 if failed else 0

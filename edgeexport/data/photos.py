@@ -1,0 +1,80 @@
+"""Real photographs that install offline with the project's dependencies.
+
+scikit-image ships a handful of photos in ``skimage/data`` and scikit-learn two in its sample images.
+They are read as files (no network fetch), split deterministically into a calibration part and a held-out
+part. Too few to claim an ImageNet accuracy: they measure agreement with PyTorch, not accuracy.
+"""
+
+from __future__ import annotations
+
+from importlib import util
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from edgeexport.data import SOURCES, ImageSet
+from edgeexport.errors import DataError
+
+# Natural photographs only (no synthetic test patterns, text pages or binary masks). Grayscale ones are
+# converted to RGB by preprocessing when the model wants colour.
+SKIMAGE_PHOTOS = (
+    "astronaut.png",
+    "brick.png",
+    "camera.png",
+    "chelsea.png",
+    "clock_motion.png",
+    "coffee.png",
+    "coins.png",
+    "grass.png",
+    "gravel.png",
+    "hubble_deep_field.jpg",
+    "ihc.png",
+    "microaneurysms.png",
+    "moon.png",
+    "motorcycle_left.png",
+    "motorcycle_right.png",
+    "retina.jpg",
+    "rocket.jpg",
+)
+SKLEARN_PHOTOS = ("china.jpg", "flower.jpg")
+
+# Held out from calibration: every third photo in name order, so both parts mix kinds of scenes.
+HELDOUT_EVERY = 3
+
+
+def _package_dir(package: str, sub: str) -> Path:
+    spec = util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise DataError(f"real photos need the {package!r} package; run `make setup`")
+    return Path(next(iter(spec.submodule_search_locations))) / sub
+
+
+def photo_paths() -> list[tuple[str, Path]]:
+    paths = [(f"skimage:{n}", _package_dir("skimage", "data") / n) for n in SKIMAGE_PHOTOS]
+    paths += [(f"sklearn:{n}", _package_dir("sklearn", "datasets/images") / n) for n in SKLEARN_PHOTOS]
+    missing = [str(p) for _, p in paths if not p.exists()]
+    if missing:
+        raise DataError(f"photos missing from the installed packages: {', '.join(missing)}")
+    return sorted(paths)
+
+
+def read_image(path: Path) -> np.ndarray:
+    with Image.open(path) as opened:
+        mode = "L" if opened.mode in ("L", "I", "I;16", "1") else "RGB"
+        return np.asarray(opened.convert(mode), dtype=np.uint8)
+
+
+@SOURCES.register("real_photos")
+def real_photos(split: str) -> ImageSet:
+    """``calibration`` (two thirds), ``heldout`` (every third), ``test`` (= heldout), ``train`` (= all)."""
+    items = photo_paths()
+    if split in ("heldout", "test"):
+        items = items[HELDOUT_EVERY - 1 :: HELDOUT_EVERY]
+    elif split == "calibration":
+        items = [item for i, item in enumerate(items) if i % HELDOUT_EVERY != HELDOUT_EVERY - 1]
+    return ImageSet(
+        name=f"real_photos:{split}",
+        ids=tuple(name for name, _ in items),
+        images=tuple(read_image(path) for _, path in items),
+    )

@@ -1,0 +1,42 @@
+"""Typed errors. Anything a user can cause raises one of these, never ``assert``."""
+
+from __future__ import annotations
+
+
+class EdgeExportError(Exception):
+    """Base class: the CLI prints ``str(error)`` on one line and exits non-zero."""
+
+
+class UnknownNameError(EdgeExportError, KeyError):
+    """A model, card, stage or runtime name that is not registered."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class DuplicateNameError(EdgeExportError, ValueError):
+    """A second registration under a name that is already taken."""
+
+
+class CardError(EdgeExportError, ValueError):
+    """A model card that is malformed: unknown key, wrong type, impossible value."""
+
+
+class WeightsError(EdgeExportError):
+    """Weights that are missing, have the wrong checksum or do not fit the architecture."""
+
+
+class DataError(EdgeExportError):
+    """Calibration or evaluation data that cannot be found or read."""
+
+
+class ConversionError(EdgeExportError):
+    """A converter stage that failed."""
+
+
+class ParityError(EdgeExportError):
+    """An artifact whose outputs miss the card's tolerances (a failure, not a warning)."""
+
+
+class RuntimeUnavailable(EdgeExportError):
+    """A runtime that cannot run here (package missing, or needs another OS)."""

@@ -1,0 +1,280 @@
+"""Export one card: build the model, write the reference, run every planned stage, judge every artifact.
+
+A stage that fails is recorded (status, reason) and the others go on; an artifact whose parity misses
+its tolerance is ``failed``. Artifacts are content-addressed: a re-run with unchanged inputs re-uses them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from edgeexport import cards, data, parity, runtimes, stages
+from edgeexport.artifact import Artifact, Manifest, atomic_output, sha256_path, size_of
+from edgeexport.spec import ModelCard
+
+ARTIFACTS_ROOT = cards.REPO_ROOT / "artifacts"
+FORMATS = {"onnx": "onnx", "tflite": "tflite", "coreml": "mlpackage"}
+PRECISIONS = ("fp32", "fp16", "int8")
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    formats: tuple[str, ...] = tuple(FORMATS)
+    precisions: tuple[str, ...] = PRECISIONS
+    calibration_method: str = "MinMax"
+    calibration_count: int | None = None
+    dynamic_ops: tuple[str, ...] = ("MatMul", "Gemm")
+    nodes_to_exclude: tuple[str, ...] = ()
+    nhwc: bool = False
+    int8_io: bool = False
+    threads: int = 2
+    root: Path = ARTIFACTS_ROOT
+
+    def __post_init__(self) -> None:
+        from edgeexport.errors import EdgeExportError
+        from edgeexport.registry import suggest
+
+        for f in self.formats:
+            if f not in FORMATS:
+                raise EdgeExportError(f"unknown format {f!r}{suggest(f, list(FORMATS))}")
+        for p in self.precisions:
+            if p not in PRECISIONS:
+                raise EdgeExportError(f"unknown precision {p!r}{suggest(p, list(PRECISIONS))}")
+        if self.calibration_method not in ("MinMax", "Entropy", "Percentile"):
+            raise EdgeExportError(
+                f"unknown calibration method {self.calibration_method!r}; use MinMax, Entropy or Percentile"
+            )
+
+
+@dataclass
+class ExportContext:
+    card: ModelCard
+    options: ExportOptions
+    folder: Path
+    model: Any  # torch.nn.Module
+    example: Any  # torch.Tensor, batch 1
+    model_sha256: str
+    calibration: np.ndarray  # N x C x H x W, preprocessed real images
+    calibration_sha256: str
+    reference_inputs: np.ndarray
+    reference_outputs: list[list[np.ndarray]]
+    reference_sha256: str = ""
+    done: dict[str, Artifact] = field(default_factory=dict)
+    cached: set[str] = field(default_factory=set)
+
+
+def model_digest(card: ModelCard, model: Any) -> str:
+    h = hashlib.sha256(
+        json.dumps([card.architecture.name, card.architecture.args, card.input.shape]).encode()
+    )
+    for name, tensor in model.state_dict().items():
+        h.update(name.encode())
+        h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()
+
+
+def reference_split(card: ModelCard) -> str:
+    """Parity inputs: the card's evaluation data, held out from calibration."""
+    return "test"
+
+
+def write_reference(ctx: ExportContext, ids: tuple[str, ...]) -> Path:
+    path = ctx.folder / "reference.npz"
+    arrays: dict[str, np.ndarray] = {"inputs": ctx.reference_inputs, "ids": np.asarray(ids)}
+    n_out = len(ctx.reference_outputs[0])
+    for k in range(n_out):
+        arrays[f"output_{k}"] = np.stack([sample[k] for sample in ctx.reference_outputs])
+    with atomic_output(path) as tmp, tmp.open("wb") as f:
+        np.savez(f, **arrays)  # type: ignore[arg-type]
+    return path
+
+
+def prepare(card: ModelCard, options: ExportOptions, log: Any) -> tuple[ExportContext, dict[str, Any]]:
+    import torch
+
+    from edgeexport import models
+    from edgeexport.complexity import outputs_as_tuple
+
+    torch.set_num_threads(options.threads)
+    folder = options.root / card.name
+    folder.mkdir(parents=True, exist_ok=True)
+    log(f"building {card.name} ({card.architecture.name}, weights: {card.weights.source})")
+    model = models.build_model(card)
+    calib_set = data.load(card.data.calibration, "calibration").subset(options.calibration_count)
+    calibration = data.preprocess_batch(list(calib_set.images), card.preprocess, card.input)
+    eval_name = card.data.evaluation or card.data.calibration
+    ref_set = data.load(eval_name, reference_split(card))
+    ref_inputs = data.preprocess_batch(list(ref_set.images), card.preprocess, card.input)
+    outputs = []
+    with torch.no_grad():
+        for i in range(ref_inputs.shape[0]):
+            out = outputs_as_tuple(model(torch.from_numpy(ref_inputs[i : i + 1])))
+            outputs.append([o.numpy().copy() for o in out])
+    ctx = ExportContext(
+        card=card,
+        options=options,
+        folder=folder,
+        model=model,
+        example=torch.from_numpy(ref_inputs[:1].copy()),
+        model_sha256=model_digest(card, model),
+        calibration=calibration,
+        calibration_sha256=calib_set.digest(),
+        reference_inputs=ref_inputs,
+        reference_outputs=outputs,
+    )
+    ref_path = write_reference(ctx, ref_set.ids)
+    ctx.reference_sha256 = sha256_path(ref_path)
+    reference = {
+        "file": ref_path.name,
+        "sha256": ctx.reference_sha256,
+        "data": ref_set.name,
+        "data_sha256": ref_set.digest(),
+        "n": int(ref_inputs.shape[0]),
+        "ids": list(ref_set.ids),
+        "model_sha256": ctx.model_sha256,
+        "task": card.task,
+        "input": {"name": card.input.name, "shape": list(card.input.shape), "layout": card.input.layout},
+        "labels": card.data.labels,
+    }
+    return ctx, reference
+
+
+def limits_for(card: ModelCard, kind: str) -> dict[str, float]:
+    t = card.tolerance
+    if kind == "fp32":
+        return {"max_abs": t.fp32_max_abs, "cosine": t.fp32_cosine}
+    if kind == "fp16":
+        return {"cosine": t.fp16_cosine}
+    return {"cosine": t.int8_cosine, "top1_agreement": t.int8_top1}
+
+
+def check_parity(ctx: ExportContext, art: Artifact) -> None:
+    """Run the artifact on the reference inputs where a runtime can; a miss makes it ``failed``."""
+    runtime = runtimes.runtime_for(art.format)
+    reason = runtimes.unavailable(runtime) if runtime else f"no runtime runs {art.format}"
+    if reason:
+        art.status, art.reason = "not runnable here", reason
+        return
+    session = runtimes.load(runtime, str(ctx.folder / art.file), ctx.options.threads)  # type: ignore[arg-type]
+    outputs = []
+    for i in range(ctx.reference_inputs.shape[0]):
+        out = session.run([ctx.reference_inputs[i : i + 1]])
+        if art.config.get("nhwc"):
+            out = [o.transpose(0, 3, 1, 2) if o.ndim == 4 else o for o in out]
+        outputs.append(out)
+    report = parity.compare(
+        ctx.reference_outputs,
+        outputs,
+        limits_for(ctx.card, art.precision.kind),
+        classification=ctx.card.task == "classification",
+    )
+    art.parity = dict(report.to_dict(), runtime=runtime, kind=art.precision.kind)
+    if not report.passed:
+        art.status = "failed"
+        art.reason = "parity miss: " + "; ".join(map(str, report.misses))
+
+
+def _cache_key(stage: ModuleType, variant: stages.Variant, parent_sha: str, ctx: ExportContext) -> str:
+    key = {
+        "stage": f"{stage.NAME}@{stage.VERSION}",
+        "variant": variant.id,
+        "config": variant.config,
+        "parent": parent_sha,
+        "calibration": ctx.calibration_sha256 if variant.precision.kind == "int8" else None,
+        "reference": ctx.reference_sha256,
+        "tolerance": limits_for(ctx.card, variant.precision.kind),
+        "tools": stage.tools(),
+    }
+    return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _wanted(variant: stages.Variant, stage: ModuleType, options: ExportOptions) -> bool:
+    fmt = next(k for k, v in FORMATS.items() if v == stage.DST)
+    return fmt in options.formats and variant.precision.kind in options.precisions
+
+
+def run_variant(
+    ctx: ExportContext,
+    stage: ModuleType,
+    variant: stages.Variant,
+    old: Manifest | None,
+    tools: dict[str, str],
+) -> Artifact:
+    parent = next(
+        (ctx.done[p] for p in variant.parents if p in ctx.done and ctx.done[p].status == "ok"), None
+    )
+    art = Artifact(
+        id=variant.id,
+        format=stage.DST,
+        file=variant.file_name(ctx.card.name),
+        precision=variant.precision,
+        stage=f"{stage.NAME}@{stage.VERSION}",
+        parent=parent.id if parent else None,
+        parent_sha256=parent.sha256 if parent else ctx.model_sha256,
+        config=variant.config,
+        tools=tools,
+        calibration_sha256=ctx.calibration_sha256 if variant.precision.kind == "int8" else None,
+    )
+    if variant.parents and parent is None:
+        art.status, art.reason = "failed", f"no usable parent artifact among {', '.join(variant.parents)}"
+        return art
+    art.cache_key = _cache_key(stage, variant, art.parent_sha256 or "", ctx)
+    path = ctx.folder / art.file
+    previous = old.artifacts.get(variant.id) if old else None
+    if (
+        previous is not None
+        and previous.cache_key == art.cache_key
+        and previous.status != "failed"
+        and path.exists()
+        and sha256_path(path) == previous.sha256
+    ):
+        ctx.cached.add(variant.id)
+        return previous
+    start = time.perf_counter()
+    try:
+        with atomic_output(path) as tmp:
+            art.details = stage.run(ctx, variant, ctx.folder / parent.file if parent else None, tmp)
+        art.sha256, art.size = sha256_path(path), size_of(path)
+        check_parity(ctx, art)
+    except Exception as error:  # recorded with its reason; the other stages go on
+        art.status = "failed"
+        first_line = (str(error).strip().splitlines() or [""])[0][:400]
+        art.reason = f"{type(error).__name__}: {first_line}"
+        art.details["traceback"] = traceback.format_exc(limit=-4)
+    art.seconds = round(time.perf_counter() - start, 2)
+    return art
+
+
+def export(card: ModelCard, options: ExportOptions, log: Any = None) -> Manifest:
+    log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
+    ctx, reference = prepare(card, options, log)
+    old = Manifest.load(ctx.folder)
+    manifest = Manifest(card=card.name, reference=reference)
+    if old:  # keep what this run does not touch (other formats/precisions)
+        manifest.artifacts.update(old.artifacts)
+    registry = stages.load_stages()
+    candidates = [(registry.get(n), v) for n in stages.STAGE_MODULES for v in registry.get(n).variants(ctx)]
+    todo = stages.plan([(s, v) for s, v in candidates if _wanted(v, s, options)])
+    for i, (stage, variant) in enumerate(todo, 1):
+        log(f"[{i}/{len(todo)}] {variant.id} ({stage.NAME}) ...")
+        art = run_variant(ctx, stage, variant, old, stage.tools())
+        ctx.done[art.id] = art
+        manifest.artifacts[art.id] = art
+        manifest.save(ctx.folder)
+        cached = " (cached)" if art.id in ctx.cached else ""
+        log(
+            f"[{i}/{len(todo)}] {variant.id}: {art.status}{cached}"
+            + (f" - {art.reason}" if art.reason else "")
+        )
+    manifest.save(ctx.folder)
+    return manifest

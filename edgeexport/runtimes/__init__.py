@@ -1,0 +1,62 @@
+"""Runtime adapters, one file each, one shape: ``load(path, threads) -> session``; ``session.run(inputs)``.
+
+Device-side code: adapters import numpy and their own runtime only (never torch, except ``torch``).
+An adapter whose package is missing reports why via ``unavailable()``; nothing is installed at run time.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from edgeexport.errors import RuntimeUnavailable
+from edgeexport.registry import Registry
+
+
+class Session(Protocol):
+    input_names: list[str]
+
+    def run(self, inputs: list[np.ndarray]) -> list[np.ndarray]: ...
+
+
+@dataclass(frozen=True)
+class RuntimeInfo:
+    name: str
+    module: str  # edgeexport.runtimes.<module>
+    formats: tuple[str, ...]  # artifact formats it runs
+
+
+RUNTIMES: Registry[RuntimeInfo] = Registry("runtime")
+for _info in (
+    RuntimeInfo("onnxruntime", "onnxruntime", ("onnx",)),
+    RuntimeInfo("litert", "litert", ("tflite",)),
+    RuntimeInfo("coreml", "coreml", ("mlpackage",)),
+    RuntimeInfo("torch", "torch_eager", ("torch",)),
+):
+    RUNTIMES.add(_info.name, _info)
+
+
+def adapter(name: str) -> Any:
+    return importlib.import_module(f"edgeexport.runtimes.{RUNTIMES.get(name).module}")
+
+
+def unavailable(name: str) -> str | None:
+    """None when the runtime can run here, else the reason it cannot."""
+    return adapter(name).unavailable()  # type: ignore[no-any-return]
+
+
+def load(name: str, path: str, threads: int, **options: Any) -> Session:
+    reason = unavailable(name)
+    if reason:
+        raise RuntimeUnavailable(f"{name}: unavailable: {reason}")
+    return adapter(name).load(path, threads, **options)  # type: ignore[no-any-return]
+
+
+def runtime_for(fmt: str) -> str | None:
+    for name in RUNTIMES.names():
+        if fmt in RUNTIMES.get(name).formats:
+            return name
+    return None

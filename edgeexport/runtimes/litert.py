@@ -1,0 +1,85 @@
+"""LiteRT (TFLite) interpreter: ai-edge-litert, falling back to tflite_runtime where only that is installed.
+
+XNNPACK is the default delegate; ``xnnpack=False`` uses the built-in kernels only, for comparison.
+Quantized inputs/outputs are (de)quantized here with the file's own scale and zero point, so callers
+always pass and get float32; an NHWC input is fed NCHW data transposed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+def _interpreter_module() -> Any:
+    try:
+        from ai_edge_litert import interpreter
+
+        return interpreter
+    except ImportError:
+        from tflite_runtime import interpreter  # older boards ship only this
+
+        return interpreter
+
+
+def unavailable() -> str | None:
+    try:
+        _interpreter_module()
+    except ImportError:
+        return "neither ai-edge-litert nor tflite_runtime is installed; pip install ai-edge-litert"
+    return None
+
+
+def version() -> str:
+    try:
+        from importlib.metadata import version as v
+
+        for dist in ("ai-edge-litert", "tflite-runtime"):
+            try:
+                return f"{dist} {v(dist)}"
+            except Exception:
+                continue
+    except ImportError:
+        pass
+    return "unknown"
+
+
+class LiteRTSession:
+    def __init__(self, path: str, threads: int, xnnpack: bool = True) -> None:
+        interp = _interpreter_module()
+        kwargs: dict[str, Any] = {"model_path": path, "num_threads": threads}
+        if not xnnpack:
+            kwargs["experimental_op_resolver_type"] = interp.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+        self._interp = interp.Interpreter(**kwargs)
+        self._interp.allocate_tensors()
+        self._inputs = self._interp.get_input_details()
+        self._outputs = self._interp.get_output_details()
+        self.input_names = [d["name"] for d in self._inputs]
+        self.input_dtypes = [np.dtype(d["dtype"]).name for d in self._inputs]
+        self.output_dtypes = [np.dtype(d["dtype"]).name for d in self._outputs]
+
+    def run(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
+        for detail, value in zip(self._inputs, inputs, strict=True):
+            shape = tuple(detail["shape"])
+            if value.shape != shape and value.ndim == 4 and value.transpose(0, 2, 3, 1).shape == shape:
+                value = value.transpose(0, 2, 3, 1)  # NCHW data into an NHWC model
+            dtype = np.dtype(detail["dtype"])
+            if dtype.kind in "iu":
+                scale, zero = detail["quantization"]
+                info = np.iinfo(dtype)
+                value = np.clip(np.round(value / scale) + zero, info.min, info.max)
+            self._interp.set_tensor(detail["index"], np.ascontiguousarray(value, dtype=dtype))
+        self._interp.invoke()
+        outputs = []
+        for detail in self._outputs:
+            value = self._interp.get_tensor(detail["index"])
+            if np.dtype(detail["dtype"]).kind in "iu":
+                scale, zero = detail["quantization"]
+                value = (value.astype(np.float32) - zero) * scale
+            outputs.append(np.asarray(value, dtype=np.float32))
+        return outputs
+
+
+def load(path: str, threads: int, **options: Any) -> LiteRTSession:
+    return LiteRTSession(path, threads, **options)

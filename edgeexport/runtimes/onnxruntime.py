@@ -1,0 +1,61 @@
+"""ONNX Runtime: CPU execution provider (or XNNPACK where the build has it), full graph optimisation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+def unavailable() -> str | None:
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError as error:
+        return f"onnxruntime is not installed ({error}); pip install onnxruntime"
+    return None
+
+
+def version() -> str:
+    import onnxruntime as ort
+
+    return str(ort.__version__)
+
+
+def providers() -> list[str]:
+    import onnxruntime as ort
+
+    return list(ort.get_available_providers())
+
+
+class OrtSession:
+    def __init__(
+        self, path: str, threads: int, provider: str = "cpu", optimized_path: str | None = None
+    ) -> None:
+        import onnxruntime as ort
+
+        opts = ort.SessionOptions()
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+        opts.log_severity_level = 3
+        if optimized_path:
+            opts.optimized_model_filepath = optimized_path
+        chosen: list[Any]
+        if provider == "xnnpack":
+            if "XnnpackExecutionProvider" not in ort.get_available_providers():
+                raise RuntimeError("this onnxruntime build has no XNNPACK execution provider")
+            chosen = [("XnnpackExecutionProvider", {"intra_op_num_threads": threads}), "CPUExecutionProvider"]
+        else:
+            chosen = ["CPUExecutionProvider"]
+        self._session = ort.InferenceSession(path, sess_options=opts, providers=chosen)
+        self.input_names = [i.name for i in self._session.get_inputs()]
+        self.input_types = [i.type for i in self._session.get_inputs()]
+        self.output_names = [o.name for o in self._session.get_outputs()]
+
+    def run(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
+        feed = dict(zip(self.input_names, inputs, strict=True))
+        return list(self._session.run(None, feed))
+
+
+def load(path: str, threads: int, **options: Any) -> OrtSession:
+    return OrtSession(path, threads, **options)

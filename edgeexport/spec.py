@@ -1,0 +1,146 @@
+"""Frozen, validated specs. A model card (TOML, see cards.py) is parsed into a ``ModelCard``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from edgeexport.errors import CardError
+
+Task = Literal["classification", "features"]
+WeightsSource = Literal["seeded", "file", "package"]
+
+
+def _fail(where: str, message: str) -> CardError:
+    return CardError(f"{where}: {message}")
+
+
+@dataclass(frozen=True)
+class ArchitectureSpec:
+    """A registered zoo architecture (``mobilenet_v3``) or a user's ``package.module:callable``."""
+
+    name: str
+    args: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_user_callable(self) -> bool:
+        return ":" in self.name
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    shape: tuple[int, ...]
+    dtype: Literal["float32"] = "float32"
+    layout: Literal["NCHW"] = "NCHW"
+    name: str = "input"
+
+    def __post_init__(self) -> None:
+        if len(self.shape) != 4 or any(d <= 0 for d in self.shape):
+            raise CardError(f"input.shape must be 4 positive ints (N, C, H, W), got {list(self.shape)}")
+
+    @property
+    def channels(self) -> int:
+        return self.shape[1]
+
+    @property
+    def hw(self) -> tuple[int, int]:
+        return self.shape[2], self.shape[3]
+
+
+@dataclass(frozen=True)
+class Preprocess:
+    """How a real image becomes the model's input tensor (applied in this order).
+
+    resize: the shorter side is resized to this (bilinear, antialiased); crop: centre crop to the input's
+    H x W; then pixel/255, then (x - mean) / std per channel.
+    """
+
+    resize: int | None = None
+    mean: tuple[float, ...] = (0.0,)
+    std: tuple[float, ...] = (1.0,)
+    channel_order: Literal["RGB", "BGR", "GRAY"] = "RGB"
+
+    def __post_init__(self) -> None:
+        if len(self.mean) != len(self.std):
+            raise CardError("preprocess.mean and preprocess.std must have the same length")
+        if any(s <= 0 for s in self.std):
+            raise CardError("preprocess.std values must be > 0")
+
+
+@dataclass(frozen=True)
+class WeightsSpec:
+    """Where the weights come from.
+
+    seeded: ``torch.manual_seed(seed)`` + the family's init, then BatchNorm statistics calibrated on the
+    ``bn_calibration`` data set (real images) so activations are realistic; file: a local file (path relative
+    to the repository root) with its sha256; package: a file inside an installed distribution.
+    """
+
+    source: WeightsSource = "seeded"
+    seed: int = 0
+    bn_calibration: str | None = "real_photos"
+    path: str | None = None
+    package: str | None = None
+    sha256: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.source in ("file", "package"):
+            if not self.path or not self.sha256:
+                raise CardError(f"weights.source = {self.source!r} needs weights.path and weights.sha256")
+            if len(self.sha256) != 64:
+                raise CardError("weights.sha256 must be 64 hex digits")
+        if self.source == "package" and not self.package:
+            raise CardError("weights.source = 'package' needs weights.package (the distribution name)")
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    calibration: str = "real_photos"
+    evaluation: str | None = None
+    labels: str | None = None  # class-name list: "imagenet" or a data set's own
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """Parity tolerances against the PyTorch reference, per precision class of artifact."""
+
+    fp32_max_abs: float = 1e-4
+    fp32_cosine: float = 0.99999
+    fp16_cosine: float = 0.9999
+    int8_cosine: float = 0.95
+    int8_top1: float = 0.80
+
+
+@dataclass(frozen=True)
+class Expect:
+    """Published figures the zoo is checked against (tests/test_zoo.py)."""
+
+    params: int | None = None
+    params_rtol: float = 0.0
+    macs: float | None = None
+    macs_rtol: float = 0.03
+    output_shapes: tuple[tuple[int, ...], ...] | None = None
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    name: str
+    description: str
+    task: Task
+    architecture: ArchitectureSpec
+    input: InputSpec
+    preprocess: Preprocess
+    weights: WeightsSpec
+    data: DataSpec
+    tolerance: Tolerance
+    expect: Expect
+    path: str = ""
+
+    def __post_init__(self) -> None:
+        if self.preprocess.channel_order == "GRAY" and self.input.channels != 1:
+            raise _fail(self.name, "preprocess.channel_order 'GRAY' needs input.shape[1] == 1")
+        if self.preprocess.channel_order != "GRAY" and self.input.channels != 3:
+            raise _fail(self.name, "RGB/BGR input needs input.shape[1] == 3")
+        if len(self.preprocess.mean) not in (1, self.input.channels):
+            raise _fail(self.name, "preprocess.mean needs 1 value or one per input channel")

@@ -1,0 +1,70 @@
+"""Converter stages, one file each, named source_to_destination.
+
+A stage module defines NAME, VERSION, SRC and DST formats, ``tools()`` (versions that shape its output),
+``variants(ctx)`` (the artifacts it can make for a card) and ``run(ctx, variant, parent, out)`` which
+writes exactly one artifact at ``out`` and returns details for the manifest. The pipeline plans the
+order from SRC/DST, so a new format is one new file plus its name in STAGE_MODULES.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+from edgeexport.artifact import Precision
+from edgeexport.registry import Registry
+
+if TYPE_CHECKING:
+    from edgeexport.pipeline import ExportContext
+
+STAGE_MODULES = ("torch_to_onnx", "onnx_simplify", "onnx_quantize")
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One artifact a stage can make. ``parents`` are tried in order (the first that is ok is used)."""
+
+    id: str
+    precision: Precision
+    config: dict[str, Any] = field(default_factory=dict)
+    parents: tuple[str, ...] = ()
+    ext: str = ""
+
+    def file_name(self, card: str) -> str:
+        return f"{card}.{self.id}{self.ext}"
+
+
+def load_stages() -> Registry[ModuleType]:
+    stages: Registry[ModuleType] = Registry("stage")
+    for name in STAGE_MODULES:
+        module = importlib.import_module(f"edgeexport.stages.{name}")
+        stages.add(module.NAME, module)
+    return stages
+
+
+def plan(items: list[tuple[ModuleType, Variant]]) -> list[tuple[ModuleType, Variant]]:
+    """Order (stage, variant) pairs so every variant comes after the variants it may take as parent.
+
+    Stages from ``torch`` need nothing; the others name their parents (``onnx_fp32_sim`` then
+    ``onnx_fp32``), which is what their SRC format means for this card. Ties keep the given order.
+    """
+    ids = {v.id for _, v in items}
+    pending = list(items)
+    ordered: list[tuple[ModuleType, Variant]] = []
+    placed: set[str] = set()
+    while pending:
+        ready = [(s, v) for s, v in pending if all(p in placed or p not in ids for p in v.parents)]
+        if not ready:
+            raise RuntimeError(f"circular parents among {[v.id for _, v in pending]}")
+        for item in ready:
+            ordered.append(item)
+            pending.remove(item)
+            placed.add(item[1].id)
+    return ordered
+
+
+def out_path(ctx: ExportContext, variant: Variant) -> Path:
+    return ctx.folder / variant.file_name(ctx.card.name)

@@ -1,0 +1,58 @@
+"""ONNX -> simplified ONNX with onnxsim (onnxslim if onnxsim fails); op counts before and after."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from edgeexport.artifact import Precision
+from edgeexport.stages import Variant
+from edgeexport.stages.torch_to_onnx import op_counts
+
+if TYPE_CHECKING:
+    from edgeexport.pipeline import ExportContext
+
+NAME = "onnx_simplify"
+VERSION = "1"
+SRC = "onnx"
+DST = "onnx"
+
+
+def tools() -> dict[str, str]:
+    import onnx
+    import onnxsim
+    import onnxslim
+
+    return {"onnx": onnx.__version__, "onnxsim": onnxsim.__version__, "onnxslim": onnxslim.__version__}
+
+
+def variants(ctx: ExportContext) -> list[Variant]:
+    return [
+        Variant("onnx_fp32_sim", Precision("float32", "float32"), {}, parents=("onnx_fp32",), ext=".onnx")
+    ]
+
+
+def run(ctx: ExportContext, variant: Variant, parent: Path | None, out: Path) -> dict[str, Any]:
+    import onnx
+
+    if parent is None:
+        raise ValueError("onnx_simplify needs an ONNX parent")
+    model = onnx.load(str(parent))
+    details: dict[str, Any] = {"op_counts_before": op_counts(model)}
+    try:
+        import onnxsim
+
+        simplified, ok = onnxsim.simplify(model)
+        if not ok:
+            raise RuntimeError("onnxsim's own check of the simplified model failed")
+        details["tool"] = "onnxsim"
+    except Exception as error:  # recorded; onnxslim gets its chance
+        import onnxslim
+
+        details["onnxsim_error"] = f"{type(error).__name__}: {str(error)[:300]}"
+        simplified = onnxslim.slim(model)
+        details["tool"] = "onnxslim"
+    onnx.checker.check_model(simplified, full_check=True)
+    onnx.save(simplified, str(out))
+    details["op_counts_after"] = op_counts(simplified)
+    return details

@@ -1,0 +1,105 @@
+"""PyTorch -> ONNX: the torch.export-based exporter first, the TorchScript exporter as a recorded fallback.
+
+Weights are stored inside the .onnx (one file is what a device wants); inputs and outputs are named;
+the result passes ``onnx.checker.check_model(full_check=True)``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from edgeexport.artifact import Precision
+from edgeexport.errors import ConversionError
+from edgeexport.stages import Variant
+
+if TYPE_CHECKING:
+    from edgeexport.pipeline import ExportContext
+
+NAME = "torch_to_onnx"
+VERSION = "1"
+SRC = "torch"
+DST = "onnx"
+OPSET = 18  # >= 17; what ORT 1.2x and onnxsim handle well; the dynamo exporter's default is 20
+
+
+def tools() -> dict[str, str]:
+    import onnx
+    import onnxscript
+    import torch
+
+    return {"torch": torch.__version__, "onnx": onnx.__version__, "onnxscript": onnxscript.__version__}
+
+
+def variants(ctx: ExportContext) -> list[Variant]:
+    return [Variant("onnx_fp32", Precision("float32", "float32"), {"opset": OPSET}, ext=".onnx")]
+
+
+def output_names(ctx: ExportContext) -> list[str]:
+    n = len(ctx.reference_outputs[0])
+    if ctx.card.task == "classification" and n == 1:
+        return ["logits"]
+    return [f"features_{i}" for i in range(n)]
+
+
+def _dynamo(ctx: ExportContext, out: Path, opset: int) -> None:
+    import torch
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        torch.onnx.export(
+            ctx.model,
+            (ctx.example,),
+            str(out),
+            dynamo=True,
+            opset_version=opset,
+            input_names=[ctx.card.input.name],
+            output_names=output_names(ctx),
+            external_data=False,
+            optimize=True,
+        )
+
+
+def _torchscript(ctx: ExportContext, out: Path, opset: int) -> None:
+    import torch
+
+    torch.onnx.export(
+        ctx.model,
+        (ctx.example,),
+        str(out),
+        dynamo=False,
+        opset_version=min(opset, 17),
+        input_names=[ctx.card.input.name],
+        output_names=output_names(ctx),
+        do_constant_folding=True,
+    )
+
+
+def run(ctx: ExportContext, variant: Variant, parent: Path | None, out: Path) -> dict[str, Any]:
+    import onnx
+
+    details: dict[str, Any] = {}
+    try:
+        _dynamo(ctx, out, variant.config["opset"])
+        details["exporter"] = "torch.export (dynamo)"
+    except Exception as error:  # recorded, then the fallback gets its chance
+        details["exporter"] = "torchscript (fallback)"
+        details["dynamo_error"] = f"{type(error).__name__}: {str(error).splitlines()[0][:300]}"
+        _torchscript(ctx, out, variant.config["opset"])
+    if out.with_name(out.name + ".data").exists():
+        raise ConversionError(
+            "the exporter wrote an external-data side file; weights must be inside the .onnx"
+        )
+    model = onnx.load(str(out))
+    onnx.checker.check_model(model, full_check=True)
+    details["opset"] = next(o.version for o in model.opset_import if o.domain in ("", "ai.onnx"))
+    details["op_counts"] = op_counts(model)
+    return details
+
+
+def op_counts(model: Any) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for node in model.graph.node:
+        counts[node.op_type] = counts.get(node.op_type, 0) + 1
+    return dict(sorted(counts.items()))
