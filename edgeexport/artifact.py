@@ -123,6 +123,30 @@ def atomic_output(final: Path) -> Iterator[Path]:
         shutil.rmtree(tmp_dir, ignore_errors=True)
 
 
+@contextlib.contextmanager
+def output_to(log_path: Path) -> Iterator[None]:
+    """Send this process's stdout and stderr (file descriptors 1 and 2, so C++ and tqdm output too) to
+    ``log_path`` for the duration: converters are chatty, the terminal shows progress lines instead."""
+    import sys
+
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with log_path.open("ab") as log:
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
+
+
 def write_json_atomic(path: Path, data: Any) -> None:
     with atomic_output(path) as tmp:
         tmp.write_text(json.dumps(_jsonable(data), indent=2, sort_keys=False) + "\n")

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from edgeexport import cards, data, parity, runtimes, stages
-from edgeexport.artifact import Artifact, Manifest, atomic_output, sha256_path, size_of
+from edgeexport.artifact import Artifact, Manifest, atomic_output, output_to, sha256_path, size_of
 from edgeexport.spec import ModelCard
 
 ARTIFACTS_ROOT = cards.REPO_ROOT / "artifacts"
@@ -234,7 +234,7 @@ def run_variant(
     if (
         previous is not None
         and previous.cache_key == art.cache_key
-        and previous.status != "failed"
+        and previous.sha256 is not None  # written (a parity miss is reproducible; a crash is re-tried)
         and path.exists()
         and sha256_path(path) == previous.sha256
     ):
@@ -242,15 +242,19 @@ def run_variant(
         return previous
     start = time.perf_counter()
     try:
-        with atomic_output(path) as tmp:
+        log_file = ctx.folder / "logs" / f"{variant.id}.log"
+        log_file.unlink(missing_ok=True)
+        with output_to(log_file), atomic_output(path) as tmp:
             art.details = stage.run(ctx, variant, ctx.folder / parent.file if parent else None, tmp)
         art.sha256, art.size = sha256_path(path), size_of(path)
-        check_parity(ctx, art)
+        with output_to(log_file):
+            check_parity(ctx, art)
     except Exception as error:  # recorded with its reason; the other stages go on
         art.status = "failed"
         first_line = (str(error).strip().splitlines() or [""])[0][:400]
         art.reason = f"{type(error).__name__}: {first_line}"
         art.details["traceback"] = traceback.format_exc(limit=-4)
+        art.details["log"] = f"logs/{variant.id}.log"
     art.seconds = round(time.perf_counter() - start, 2)
     return art
 

@@ -20,7 +20,14 @@ from edgeexport.registry import Registry
 if TYPE_CHECKING:
     from edgeexport.pipeline import ExportContext
 
-STAGE_MODULES = ("torch_to_onnx", "onnx_simplify", "onnx_quantize")
+STAGE_MODULES = (
+    "torch_to_onnx",
+    "onnx_simplify",
+    "onnx_quantize",
+    "torch_to_tflite",
+    "tflite_quantize",
+    "torch_to_coreml",
+)
 
 
 @dataclass(frozen=True)
@@ -35,6 +42,19 @@ class Variant:
 
     def file_name(self, card: str) -> str:
         return f"{card}.{self.id}{self.ext}"
+
+
+def versions(*distributions: str) -> dict[str, str]:
+    """Installed versions, read from package metadata (no heavy import just to ask)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {}
+    for dist in distributions:
+        try:
+            found[dist] = version(dist)
+        except PackageNotFoundError:
+            found[dist] = "not installed"
+    return found
 
 
 def load_stages() -> Registry[ModuleType]:

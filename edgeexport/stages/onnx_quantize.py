@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from edgeexport.artifact import Precision
-from edgeexport.stages import Variant
+from edgeexport.stages import Variant, versions
 from edgeexport.stages.torch_to_onnx import op_counts
 
 if TYPE_CHECKING:
@@ -35,10 +35,7 @@ FLOAT_COMPUTE = ("Conv", "FusedConv", "NchwcConv", "Gemm", "MatMul", "FusedMatMu
 
 
 def tools() -> dict[str, str]:
-    import onnx
-    import onnxruntime
-
-    return {"onnx": onnx.__version__, "onnxruntime": onnxruntime.__version__}
+    return versions("onnx", "onnxruntime")
 
 
 def variants(ctx: ExportContext) -> list[Variant]:

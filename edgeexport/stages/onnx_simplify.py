@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from edgeexport.artifact import Precision
-from edgeexport.stages import Variant
+from edgeexport.stages import Variant, versions
 from edgeexport.stages.torch_to_onnx import op_counts
 
 if TYPE_CHECKING:
@@ -19,11 +19,7 @@ DST = "onnx"
 
 
 def tools() -> dict[str, str]:
-    import onnx
-    import onnxsim
-    import onnxslim
-
-    return {"onnx": onnx.__version__, "onnxsim": onnxsim.__version__, "onnxslim": onnxslim.__version__}
+    return versions("onnx", "onnxsim", "onnxslim")
 
 
 def variants(ctx: ExportContext) -> list[Variant]:

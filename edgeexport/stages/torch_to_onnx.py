@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from edgeexport.artifact import Precision
 from edgeexport.errors import ConversionError
-from edgeexport.stages import Variant
+from edgeexport.stages import Variant, versions
 
 if TYPE_CHECKING:
     from edgeexport.pipeline import ExportContext
@@ -26,11 +26,7 @@ OPSET = 18  # >= 17; what ORT 1.2x and onnxsim handle well; the dynamo exporter'
 
 
 def tools() -> dict[str, str]:
-    import onnx
-    import onnxscript
-    import torch
-
-    return {"torch": torch.__version__, "onnx": onnx.__version__, "onnxscript": onnxscript.__version__}
+    return versions("torch", "onnx", "onnxscript")
 
 
 def variants(ctx: ExportContext) -> list[Variant]:

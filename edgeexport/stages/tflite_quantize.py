@@ -1,0 +1,126 @@
+"""TFLite -> quantized TFLite with ai-edge-quantizer (Google's quantizer for LiteRT; what litert-torch's own
+fp16/dynamic recipes run internally), on the fp32 file litert-torch wrote.
+
+- ``tflite_fp16w``: weights stored as float16 (FLOAT_CASTING), computed in float32.
+- ``tflite_dynrange_w8``: int8 weights, activations quantized at run time by hybrid kernels. Not "int8".
+- ``tflite_int8_aeq``: full int8 (per-channel int8 weights, int8 activations), calibrated with GLOBAL
+  min/max on the card's real images (the default moving-average calibration clipped logits: PITFALLS);
+  float32 inputs/outputs with quantize/dequantize at the edges, or int8 I/O with ``--int8-io``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from edgeexport.artifact import Precision
+from edgeexport.stages import Variant, versions
+from edgeexport.tflite_ops import io_dtypes, op_histogram
+
+if TYPE_CHECKING:
+    from edgeexport.pipeline import ExportContext
+
+NAME = "tflite_quantize"
+VERSION = "1"
+SRC = "tflite"
+DST = "tflite"
+
+
+def tools() -> dict[str, str]:
+    return versions("ai-edge-quantizer", "ai-edge-litert")
+
+
+def variants(ctx: ExportContext) -> list[Variant]:
+    suffix = "_nhwc" if ctx.options.nhwc else ""
+    parents = (f"tflite_fp32{suffix}",)
+    n = int(ctx.calibration.shape[0])
+    io_dtype = "int8" if ctx.options.int8_io else "float32"
+    return [
+        Variant(
+            f"tflite_fp16w{suffix}",
+            Precision("float16", "float32"),
+            {"recipe": "float casting, weights only", "nhwc": ctx.options.nhwc},
+            parents=parents,
+            ext=".tflite",
+        ),
+        Variant(
+            f"tflite_dynrange_w8{suffix}",
+            Precision("int8", "int8 at run time", granularity="per-channel", calibration="none (dynamic)"),
+            {"recipe": "dynamic_wi8_afp32", "nhwc": ctx.options.nhwc},
+            parents=parents,
+            ext=".tflite",
+        ),
+        Variant(
+            f"tflite_int8_aeq{suffix}" + ("_io8" if ctx.options.int8_io else ""),
+            Precision(
+                "int8",
+                "int8",
+                io=io_dtype,
+                granularity="per-channel",
+                calibration=f"global min/max on {n} images of {ctx.card.data.calibration}",
+            ),
+            {
+                "recipe": "static_wi8_ai8",
+                "calibration": "global min/max",
+                "io": io_dtype,
+                "nhwc": ctx.options.nhwc,
+            },
+            parents=parents,
+            ext=".tflite",
+        ),
+    ]
+
+
+def run(ctx: ExportContext, variant: Variant, parent: Path | None, out: Path) -> dict[str, Any]:
+    from ai_edge_quantizer import algorithm_manager, calibrator, qtyping, recipe
+    from ai_edge_quantizer import quantizer as aeq
+    from ai_edge_quantizer.utils import qsv_utils
+
+    if parent is None:
+        raise ValueError("tflite_quantize needs the fp32 .tflite as parent")
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        if variant.id.startswith("tflite_fp16w"):
+            qt = aeq.Quantizer(str(parent))
+            qt.add_weight_only_config(
+                regex=".*",
+                operation_name=qtyping.TFLOperationName.ALL_SUPPORTED,
+                num_bits=16,
+                granularity=qtyping.QuantGranularity.TENSORWISE,
+                algorithm_key=algorithm_manager.AlgorithmName.FLOAT_CASTING,
+            )
+            result = qt.quantize()
+        elif variant.id.startswith("tflite_dynrange_w8"):
+            result = aeq.Quantizer(str(parent), recipe.dynamic_wi8_afp32()).quantize()
+        else:
+            qt = aeq.Quantizer(str(parent), recipe.static_wi8_ai8())
+            if variant.config["io"] == "float32":
+                for op in (qtyping.TFLOperationName.INPUT, qtyping.TFLOperationName.OUTPUT):
+                    qt.update_quantization_recipe(
+                        regex=".*",
+                        operation_name=op,
+                        algorithm_key=algorithm_manager.AlgorithmName.NO_QUANTIZE,
+                    )
+            feeds = _calibration_feeds(ctx, parent, bool(variant.config["nhwc"]))
+            cal = calibrator.Calibrator(
+                parent.read_bytes(), num_threads=ctx.options.threads, qsv_update_func=qsv_utils.min_max_update
+            )
+            cal.calibrate(feeds, qt._recipe_manager)  # what Quantizer.calibrate passes, with global min/max
+            result = qt.quantize(cal.get_model_qsvs())
+        result.export_model(str(out), overwrite=True)
+    ops = op_histogram(out)
+    return {"ops": ops, "transpose_ops": ops.get("TRANSPOSE", 0), "io_dtypes": io_dtypes(out)}
+
+
+def _calibration_feeds(ctx: ExportContext, fp32_path: Path, nhwc: bool) -> dict[str, list[dict[str, Any]]]:
+    from edgeexport.runtimes.litert import _interpreter_module
+
+    interp = _interpreter_module().Interpreter(model_path=str(fp32_path))
+    signatures = interp.get_signature_list()
+    key = next(iter(signatures))
+    arg = signatures[key]["inputs"][0]
+    batches = [ctx.calibration[i : i + 1] for i in range(ctx.calibration.shape[0])]
+    if nhwc:
+        batches = [b.transpose(0, 2, 3, 1).copy() for b in batches]
+    return {key: [{arg: b} for b in batches]}

@@ -1,0 +1,172 @@
+"""The export pipeline: manifest, parity, cache, failure handling, and fp32 parity for every card."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from edgeexport import cards, pipeline
+from edgeexport.artifact import sha256_path
+from edgeexport.stages import onnx_simplify
+
+TINY = """
+name = "tiny"
+task = "classification"
+[architecture]
+name = "mobilenet_v3"
+args = { variant = "small", num_classes = 10 }
+[input]
+shape = [1, 3, 64, 64]
+[preprocess]
+mean = [0.485, 0.456, 0.406]
+std = [0.229, 0.224, 0.225]
+"""
+
+
+@pytest.fixture(scope="module")
+def tiny_card(tmp_path_factory: pytest.TempPathFactory) -> cards.ModelCard:
+    path = tmp_path_factory.mktemp("cards") / "tiny.toml"
+    path.write_text(textwrap.dedent(TINY))
+    return cards.load_card_file(path)
+
+
+def onnx_only(root: Path) -> pipeline.ExportOptions:
+    return pipeline.ExportOptions(formats=("onnx",), root=root)
+
+
+@pytest.fixture(scope="module")
+def tiny_export(tiny_card: cards.ModelCard, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("artifacts")
+    pipeline.export(tiny_card, onnx_only(root), log=lambda m: None)
+    return root / "tiny"
+
+
+def manifest(folder: Path) -> dict[str, dict]:
+    return {a["id"]: a for a in json.loads((folder / "manifest.json").read_text())["artifacts"]}
+
+
+def test_manifest_describes_every_artifact(tiny_export: Path) -> None:
+    arts = manifest(tiny_export)
+    assert set(arts) == {"onnx_fp32", "onnx_fp32_sim", "onnx_dynamic_w8", "onnx_int8"}
+    for a in arts.values():
+        assert a["sha256"] == sha256_path(tiny_export / a["file"])
+        assert a["size"] == (tiny_export / a["file"]).stat().st_size
+        assert "@" in a["stage"] and a["tools"] and a["cache_key"]
+        assert a["parity"]["runtime"] == "onnxruntime"
+    assert arts["onnx_fp32_sim"]["parent_sha256"] == arts["onnx_fp32"]["sha256"]
+    assert arts["onnx_int8"]["parent"] == "onnx_fp32_sim"
+    assert arts["onnx_int8"]["calibration_sha256"]
+    fp32 = arts["onnx_fp32"]
+    assert fp32["status"] == "ok", fp32["reason"]
+    assert fp32["parity"]["max_abs"] <= 1e-4 and fp32["parity"]["cosine"] >= 0.99999
+    assert fp32["details"]["opset"] >= 17
+
+
+def test_names_say_what_an_artifact_is(tiny_export: Path) -> None:
+    arts = manifest(tiny_export)
+    dynamic = arts["onnx_dynamic_w8"]
+    assert dynamic["precision"]["activations"] == "int8 at run time"
+    assert "int8" not in dynamic["id"] and "int8" not in dynamic["file"]
+    static = arts["onnx_int8"]
+    assert static["precision"] == {
+        "weights": "int8",
+        "activations": "uint8",
+        "io": "float32",
+        "granularity": "per-channel",
+        "calibration": static["precision"]["calibration"],
+    }
+    assert "MinMax" in static["precision"]["calibration"]
+    assert "convolutions run in int8" in static["details"]["kernels_after_ort_optimisation"]["summary"]
+
+
+def test_reference_file_holds_inputs_and_pytorch_outputs(tiny_export: Path) -> None:
+    ref = np.load(tiny_export / "reference.npz")
+    assert ref["inputs"].shape[1:] == (3, 64, 64) and ref["inputs"].dtype == np.float32
+    assert ref["output_0"].shape == (ref["inputs"].shape[0], 1, 10)
+    assert json.loads((tiny_export / "manifest.json").read_text())["reference"]["n"] == ref["inputs"].shape[0]
+
+
+def test_rerun_reuses_every_artifact(tiny_card: cards.ModelCard, tiny_export: Path) -> None:
+    before = manifest(tiny_export)
+    ctx_log: list[str] = []
+    pipeline.export(tiny_card, onnx_only(tiny_export.parent), log=ctx_log.append)
+    assert sum("(cached)" in line for line in ctx_log) == 4
+    assert {k: a["sha256"] for k, a in manifest(tiny_export).items()} == {
+        k: a["sha256"] for k, a in before.items()
+    }
+
+
+def test_same_inputs_give_the_same_bytes(
+    tiny_card: cards.ModelCard, tiny_export: Path, tmp_path: Path
+) -> None:
+    pipeline.export(tiny_card, pipeline.ExportOptions(formats=("onnx",), precisions=("fp32",), root=tmp_path))
+    again = manifest(tmp_path / "tiny")
+    assert again["onnx_fp32"]["sha256"] == manifest(tiny_export)["onnx_fp32"]["sha256"]
+
+
+def test_failed_stage_is_recorded_and_others_go_on(
+    tiny_card: cards.ModelCard, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("simulated simplifier crash")
+
+    monkeypatch.setattr(onnx_simplify, "run", broken)
+    pipeline.export(tiny_card, onnx_only(tmp_path), log=lambda m: None)
+    arts = manifest(tmp_path / "tiny")
+    assert arts["onnx_fp32_sim"]["status"] == "failed"
+    assert arts["onnx_fp32_sim"]["reason"] == "RuntimeError: simulated simplifier crash"
+    assert arts["onnx_int8"]["parent"] == "onnx_fp32"  # fell back to the unsimplified parent
+    assert arts["onnx_fp32"]["status"] == "ok"
+    leftovers = [p.name for p in (tmp_path / "tiny").iterdir() if p.name.startswith(".") or "tmp" in p.name]
+    assert not leftovers, f"temporary files left behind: {leftovers}"
+    assert not (tmp_path / "tiny" / "tiny.onnx_fp32_sim.onnx").exists()
+
+
+def test_unknown_card_is_a_one_line_error() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "edgeexport", "export", "mobilenetv3_smal"], capture_output=True, text=True
+    )
+    assert out.returncode == 2
+    assert len(out.stderr.strip().splitlines()) == 1
+    assert out.stderr.startswith("error: no model card 'mobilenetv3_smal'; did you mean 'mobilenetv3_small'")
+
+
+def test_unknown_format_is_named() -> None:
+    with pytest.raises(Exception, match="unknown format 'tflight'; did you mean 'tflite'"):
+        pipeline.ExportOptions(formats=("tflight",))
+
+
+@pytest.mark.slow
+def test_tflite_and_coreml_artifacts(tiny_card: cards.ModelCard, tmp_path: Path) -> None:
+    pipeline.export(tiny_card, pipeline.ExportOptions(formats=("tflite", "coreml"), root=tmp_path))
+    arts = manifest(tmp_path / "tiny")
+    assert arts["tflite_fp32"]["status"] == "ok" and arts["tflite_fp32"]["parity"]["max_abs"] <= 1e-4
+    assert arts["tflite_fp16w"]["status"] == "ok"
+    assert arts["tflite_int8"]["details"]["io_dtypes"] == {"inputs": ["int8"], "outputs": ["int8"]}
+    assert arts["tflite_int8_aeq"]["details"]["io_dtypes"] == {"inputs": ["float32"], "outputs": ["float32"]}
+    assert arts["tflite_dynrange_w8"]["precision"]["activations"] == "int8 at run time"
+    for a in arts.values():
+        assert isinstance(a["details"].get("transpose_ops", 0), int)
+    for cid in ("coreml_fp16", "coreml_fp32", "coreml_fp16_w8"):
+        if sys.platform != "darwin":
+            assert arts[cid]["status"] == "not runnable here", arts[cid]["reason"]
+            assert arts[cid]["reason"] == "Core ML prediction needs macOS"
+        assert arts[cid]["details"]["ops"].get("conv", 0) > 0
+    assert arts["coreml_fp16_w8"]["details"]["ops"]["constexpr_affine_dequantize"] > 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", cards.card_names())
+def test_fp32_onnx_and_tflite_match_pytorch(name: str, tmp_path: Path) -> None:
+    options = pipeline.ExportOptions(formats=("onnx", "tflite"), precisions=("fp32",), root=tmp_path)
+    arts = pipeline.export(cards.get_card(name), options, log=lambda m: None).artifacts
+    for aid in ("onnx_fp32", "onnx_fp32_sim", "tflite_fp32"):
+        a = arts[aid]
+        assert a.status == "ok", f"{name}-{aid}: {a.reason}"
+        assert a.parity is not None and a.parity["max_abs"] <= 1e-4, f"{name}-{aid}: max abs {a.parity}"
