@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml scripts/debian-packages.t
 MODEL ?= mobilenetv3_small
 PYTEST_ARGS ?=
 
-.PHONY: setup system export export-all list test test-quick lint typecheck bench-export clean
+.PHONY: setup system export export-all list bench bundle test test-quick lint typecheck bench-export clean
 
 setup: $(STAMP)
 
@@ -35,6 +35,14 @@ export: setup
 
 export-all: setup
 	$(PY) -m edgeexport export --all $(EXPORT_ARGS)
+
+# make bench MODEL=<card> RUNTIME=onnxruntime|litert|torch|all THREADS=4
+bench: setup
+	$(PY) -m edgeexport.bench --runtime $(or $(RUNTIME),all) --threads $(or $(THREADS),4) --model $(MODEL) $(BENCH_ARGS)
+
+# make bundle MODEL=<card>: one archive with artifacts, reference, manifest and the bench code for a device
+bundle: setup
+	$(PY) -m edgeexport.bench bundle --model $(MODEL) $(BUNDLE_ARGS)
 
 bench-export: setup
 	$(PY) benchmarks/export_time.py --model $(MODEL)

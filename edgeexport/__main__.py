@@ -13,6 +13,9 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     ls = sub.add_parser("list", help="every model card with parameters, MACs, input and weights")
     ls.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    sub.add_parser(
+        "bench", help="the on-device bench harness (same as python -m edgeexport.bench)", add_help=False
+    )
     ex = sub.add_parser("export", help="export a card to every format, with parity against PyTorch")
     from edgeexport.cli_export import add_arguments
 
@@ -21,6 +24,11 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["bench"]:  # the device-side harness has its own parser (python -m edgeexport.bench)
+        from edgeexport.bench.__main__ import main as bench_main
+
+        return bench_main(argv[1:])
     args = parser().parse_args(argv)
     try:
         if args.command == "list":

@@ -8,10 +8,11 @@ from typing import Any
 import numpy as np
 
 REASON = "Core ML prediction needs macOS"
+PLATFORMS = ("Darwin",)  # platform.system() values it can run on: elsewhere no install helps
 
 
 def unavailable() -> str | None:
-    if platform.system() != "Darwin":
+    if platform.system() not in PLATFORMS:
         return REASON
     try:
         import coremltools  # noqa: F401

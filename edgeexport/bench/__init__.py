@@ -1,0 +1,17 @@
+"""The on-device bench harness: ``python -m edgeexport.bench``. See docs/bench.md.
+
+Device-side code: it imports numpy, the standard library and one runtime adapter at a time; never torch
+and never the converters (``edgeexport.stages``, ``pipeline``, ``models``, ``cards``, ``zoo``, ``data``).
+rich and psutil are optional.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+SCHEMA = "edgeexport.bench/1"
+# The checkout (or the unpacked bundle): edgeexport/ sits directly below it.
+REPO_ROOT = Path(__file__).resolve().parent.parent.parent
+ARTIFACTS_ROOT = REPO_ROOT / "artifacts"
+RESULTS_DIR = REPO_ROOT / "benchmarks" / "results"
+EMULATED_ENV = "EDGEEXPORT_EMULATED_CPU"

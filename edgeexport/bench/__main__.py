@@ -1,0 +1,188 @@
+"""python -m edgeexport.bench: measure exported artifacts on this machine (docs/bench.md).
+
+    python -m edgeexport.bench --runtime onnxruntime --threads 4      every exported card under artifacts/
+    python -m edgeexport.bench --runtime all --model mobilenetv3_small --artifact onnx_fp32
+    python -m edgeexport.bench compare A.json B.json                 ratio of medians B/A with a 95 % CI
+    python -m edgeexport.bench bundle --model mobilenetv3_small [--out PATH]
+    python -m edgeexport.bench unpack FILE [--into DIR]
+
+Exit codes: 0 done (also: the one runtime asked for cannot exist on this OS, e.g. Core ML on Linux);
+1 a run failed, an artifact that passed parity at export misses it here, or nothing is exported;
+2 a usage error (unknown name, runtime package not installed, provider missing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from edgeexport.bench import ARTIFACTS_ROOT, RESULTS_DIR
+from edgeexport.errors import EdgeExportError
+
+SUBCOMMANDS = ("compare", "bundle", "unpack")
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def _positive(kind: Callable[[str], Any]) -> Callable[[str], Any]:
+    def parse(text: str) -> Any:
+        value = kind(text)
+        if value < 0:
+            raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
+        return value
+
+    return parse
+
+
+def run_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m edgeexport.bench",
+        description="Measure exported artifacts: latency, memory, load time, parity. "
+        "Other commands: compare A.json B.json | bundle --model CARD | unpack FILE.",
+    )
+    p.add_argument("--runtime", default="all", help="onnxruntime, litert, torch, coreml or all (default)")
+    p.add_argument("--threads", type=int, default=_cores(), help="intra-op threads (default: usable cores)")
+    p.add_argument("--model", action="append", help="only this exported card (repeatable)")
+    p.add_argument("--artifact", action="append", help="only this artifact id, e.g. onnx_fp32 (repeatable)")
+    p.add_argument("--artifacts", type=Path, default=ARTIFACTS_ROOT, help="artifacts root (%(default)s)")
+    p.add_argument("--ort-provider", choices=("cpu", "xnnpack"), default="cpu")
+    p.add_argument("--no-xnnpack", action="store_true", help="LiteRT: built-in kernels only")
+    p.add_argument("--min-runs", type=_positive(int), default=50)
+    p.add_argument("--min-time", type=_positive(float), default=2.0, help="seconds of timed runs, at least")
+    p.add_argument("--warmup-runs", type=_positive(int), default=10)
+    p.add_argument("--warmup-time", type=_positive(float), default=0.5, help="seconds of warm-up, at least")
+    p.add_argument("--timeout", type=float, default=1800.0, help="seconds per artifact process")
+    p.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
+    p.add_argument("--json", type=Path, help="also write the JSON result here")
+    p.add_argument("--csv", type=Path, help="also write one CSV row per artifact here")
+    return p
+
+
+def run(argv: list[str]) -> int:
+    from edgeexport.bench import report, runner
+
+    args = run_parser().parse_args(argv)
+    if args.threads < 1:
+        raise EdgeExportError(f"--threads must be >= 1, got {args.threads}")
+    names, notes = runner.resolve_runtimes(args.runtime)
+    options = {n: runner.runtime_options(n, args.ort_provider, not args.no_xnnpack) for n in names}
+    plan = runner.plan(args.artifacts, names, args.model, args.artifact)
+    for note in notes + plan.notes:
+        print(note, file=sys.stderr)
+    if not plan.targets:
+        raise runner.NothingToDo(f"{args.runtime}: nothing to run under {args.artifacts} for that choice", 1)
+    settings = {
+        "threads": args.threads,
+        "min_runs": max(1, args.min_runs),
+        "min_time_s": args.min_time,
+        "warmup_runs": args.warmup_runs,
+        "warmup_time_s": args.warmup_time,
+        "timeout_s": args.timeout,
+        "artifacts_root": str(args.artifacts),
+    }
+    results = runner.execute(plan, settings, options)
+    doc = runner.document(args.runtime, settings, results)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    out = args.results_dir / f"{stamp}-{args.runtime}.json"
+    k = 1
+    while out.exists():
+        k += 1
+        out = args.results_dir / f"{stamp}-{args.runtime}-{k}.json"
+    report.write_json(out, doc)
+    if args.json:
+        report.write_json(args.json, doc)
+    if args.csv:
+        report.write_csv(args.csv, doc)
+    head, rows = report.table_rows(doc)
+    env = doc["environment"]
+    cpu = env["cpu"]
+    title = f"{cpu.get('model') or cpu['architecture']} - {args.threads} threads"
+    if env["emulated"]:
+        title += f" - EMULATED {env['emulated_cpu']}: timings are not latencies"
+    report.print_table(head, rows, title)
+    if any(r["manifest_status"] != "ok" for r in results):
+        print("* failed its parity gate at export (see the manifest); measured anyway")
+    sys.stdout.flush()
+    for r in results:
+        if r["reason"] and r["status"] != "ok":
+            print(
+                f"{r['card']}/{r['artifact']} ({r['runtime']}): {r['status']}: {r['reason']}", file=sys.stderr
+            )
+    print(f"results: {out}")
+    return runner.exit_code(results)
+
+
+def compare(argv: list[str]) -> int:
+    from edgeexport.bench import report
+
+    p = argparse.ArgumentParser(prog="python -m edgeexport.bench compare")
+    p.add_argument("a", type=Path)
+    p.add_argument("b", type=Path)
+    args = p.parse_args(argv)
+    a, b = report.load_json(args.a), report.load_json(args.b)
+    rows = report.compare(a, b)
+    if not rows:
+        raise EdgeExportError(f"{args.a} and {args.b} have no artifact in common (with samples)")
+    report.print_compare(rows, a, b, (str(args.a), str(args.b)))
+    return 0
+
+
+def bundle(argv: list[str]) -> int:
+    from edgeexport.bench.bundle import bundle as make
+
+    p = argparse.ArgumentParser(prog="python -m edgeexport.bench bundle")
+    p.add_argument("--model", action="append", help="card to bundle (repeatable; default: every one)")
+    p.add_argument("--artifacts", type=Path, default=ARTIFACTS_ROOT)
+    p.add_argument("--out", type=Path)
+    args = p.parse_args(argv)
+    out = make(args.model, root=args.artifacts, out=args.out)
+    print(f"{out} ({out.stat().st_size / 1e6:.1f} MB)")
+    return 0
+
+
+def unpack(argv: list[str]) -> int:
+    from edgeexport.bench.bundle import unpack as extract
+
+    p = argparse.ArgumentParser(prog="python -m edgeexport.bench unpack")
+    p.add_argument("file", type=Path)
+    p.add_argument("--into", type=Path, help="target folder (default: the current one)")
+    args = p.parse_args(argv)
+    for top in extract(args.file, args.into):
+        print(f"unpacked {top}; next: cd {top} && python -m edgeexport.bench --runtime onnxruntime")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    command = argv[0] if argv and argv[0] in SUBCOMMANDS else None
+    try:
+        if command == "compare":
+            return compare(argv[1:])
+        if command == "bundle":
+            return bundle(argv[1:])
+        if command == "unpack":
+            return unpack(argv[1:])
+        return run(argv)
+    except EdgeExportError as error:
+        from edgeexport.bench.runner import NothingToDo
+
+        code = error.exit_code if isinstance(error, NothingToDo) else 2
+        if isinstance(error, NothingToDo):
+            print(error, file=sys.stdout if code == 0 else sys.stderr)
+        else:
+            print(f"error: {error}", file=sys.stderr)
+        return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,182 @@
+"""One artifact, one fresh process: ``python -m edgeexport.bench.harness SPEC.json OUT.json``.
+
+In the child, in this order (docs/bench.md):
+ 1. load reference.npz (inputs, outputs, optional labels) and take the memory baseline (VmRSS; the peak
+    is reset where Linux allows it) - BEFORE the runtime package is imported;
+ 2. import the runtime (``import_s``), create the session (``load_s``), read RSS (resident after load);
+ 3. first inference on the first reference image (``first_inference_ms``);
+ 4. warm-up: at least ``warmup_runs`` runs AND at least ``warmup_time_s`` seconds;
+ 5. timed runs, each timed alone with ``time.perf_counter_ns``, until at least ``min_runs`` runs AND at
+    least ``min_time_s`` seconds; then VmHWM (peak);
+ 6. parity: every reference image, one at a time (batch 1), against the PyTorch outputs with the
+    tolerances recorded in the manifest; top-1 accuracy when reference.npz has ``labels``.
+The parent (``run_target``) writes SPEC, starts the child with this interpreter and reads OUT; a child
+that dies without writing OUT (segfault, OOM kill, timeout) is reported as such, not retried.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgeexport.bench import REPO_ROOT, memory, stats
+from edgeexport.bench.targets import Target
+
+
+def timed_runs(run: Callable[[], object], *, min_runs: int, min_time_s: float) -> list[int]:
+    """Call ``run`` until it has run ``min_runs`` times AND ``min_time_s`` seconds have passed.
+
+    Each call is timed alone (nanoseconds); the loop itself adds two clock reads and a list append.
+    """
+    clock = time.perf_counter_ns
+    samples: list[int] = []
+    append = samples.append
+    budget = int(min_time_s * 1e9)
+    start = clock()
+    while True:
+        t0 = clock()
+        run()
+        t1 = clock()
+        append(t1 - t0)
+        if len(samples) >= min_runs and t1 - start >= budget:
+            return samples
+
+
+def _labels(ref: Any) -> np.ndarray | None:
+    return np.asarray(ref["labels"]).astype(np.int64).ravel() if "labels" in ref.files else None
+
+
+def _top1(outputs: list[np.ndarray], labels: np.ndarray) -> dict[str, Any]:
+    known = [(o, int(label)) for o, label in zip(outputs, labels, strict=True) if label >= 0]
+    hits = sum(int(np.asarray(o).ravel().argmax()) == label for o, label in known)
+    return {"top1": hits / len(known) if known else None, "n": len(known)}
+
+
+def measure(spec: dict[str, Any]) -> dict[str, Any]:
+    t, s = spec["target"], spec["settings"]
+    ref = np.load(Path(t["folder"]) / "reference.npz")
+    inputs = np.asarray(ref["inputs"], dtype=np.float32)
+    n_out = len([k for k in ref.files if k.startswith("output_")])
+    reference = [[ref[f"output_{k}"][i] for k in range(n_out)] for i in range(inputs.shape[0])]
+    labels = _labels(ref)
+    x0 = np.ascontiguousarray(inputs[:1])
+    result: dict[str, Any] = {"status": "error", "timing": {}}
+
+    base = memory.baseline()
+    from edgeexport import runtimes  # numpy + registry only; the adapter imports its runtime below
+
+    start = time.perf_counter_ns()
+    adapter = runtimes.adapter(t["runtime"])
+    reason = adapter.unavailable()  # imports the runtime package
+    result["timing"]["import_s"] = (time.perf_counter_ns() - start) / 1e9
+    if reason:
+        return {"status": "unavailable", "reason": f"{t['runtime']}: unavailable: {reason}"}
+    start = time.perf_counter_ns()
+    session = adapter.load(t["path"], s["threads"], **s.get("options", {}))
+    result["timing"]["load_s"] = (time.perf_counter_ns() - start) / 1e9
+    after_load = memory.read()
+    result["runtime_version"] = adapter.version()
+
+    start = time.perf_counter_ns()
+    session.run([x0])
+    result["timing"]["first_inference_ms"] = (time.perf_counter_ns() - start) / 1e6
+    warm = timed_runs(lambda: session.run([x0]), min_runs=s["warmup_runs"], min_time_s=s["warmup_time_s"])
+    samples = timed_runs(lambda: session.run([x0]), min_runs=s["min_runs"], min_time_s=s["min_time_s"])
+    after_runs = memory.read()
+    result["timing"].update(
+        warmup_runs=len(warm),
+        warmup_s=sum(warm) / 1e9,
+        timed_runs=len(samples),
+        timed_s=sum(samples) / 1e9,
+    )
+    result["memory"] = memory.report(base, after_load, after_runs)
+    result["latency_ms"] = stats.summarize(samples)
+    result["samples_ns"] = samples
+
+    outputs = []
+    for i in range(inputs.shape[0]):
+        out = session.run([np.ascontiguousarray(inputs[i : i + 1])])
+        if t["nhwc"]:
+            out = [o.transpose(0, 3, 1, 2) if o.ndim == 4 else o for o in out]
+        outputs.append(out)
+    from edgeexport import parity
+
+    report = parity.compare(reference, outputs, t["limits"], classification=t["classification"])
+    result["parity"] = dict(report.to_dict(), limits=t["limits"], limits_from=t["limits_from"])
+    if labels is not None and t["classification"]:
+        result["accuracy"] = dict(
+            _top1([o[0] for o in outputs], labels),
+            reference_top1=_top1([r[0] for r in reference], labels)["top1"],
+        )
+    else:
+        result["accuracy"] = None
+    if not t["limits"]:
+        result["status"], result["reason"] = "ok", "no tolerance recorded in the manifest: parity not judged"
+    elif report.passed:
+        result["status"], result["reason"] = "ok", None
+    else:
+        result["status"] = "parity miss"
+        result["reason"] = "; ".join(map(str, report.misses))
+    return result
+
+
+def main(argv: list[str]) -> int:
+    spec_path, out_path = Path(argv[0]), Path(argv[1])
+    spec = json.loads(spec_path.read_text())
+    try:
+        result = measure(spec)
+    except Exception as error:  # reported in the result; the parent decides the exit code
+        first = (str(error).strip().splitlines() or [""])[0][:400]
+        result = {"status": "error", "reason": f"{type(error).__name__}: {first}"}
+        result["traceback"] = traceback.format_exc(limit=-6)
+    out_path.write_text(json.dumps(result, default=_jsonable_scalar))
+    return 0
+
+
+def _jsonable_scalar(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def _child_env() -> dict[str, str]:
+    """This interpreter's environment with the checkout (or unpacked bundle) first on the path."""
+    env = dict(os.environ)
+    paths = [str(REPO_ROOT)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    env["PYTHONPATH"] = os.pathsep.join(paths)
+    return env
+
+
+def run_target(target: Target, settings: dict[str, Any], *, timeout_s: float | None) -> dict[str, Any]:
+    """Measure ``target`` in a fresh interpreter; always returns a result dict (with a status)."""
+    with tempfile.TemporaryDirectory(prefix="edgeexport-bench-") as tmp:
+        spec_path, out_path = Path(tmp) / "spec.json", Path(tmp) / "out.json"
+        spec_path.write_text(json.dumps({"target": asdict(target), "settings": settings}))
+        cmd = [sys.executable, "-m", "edgeexport.bench.harness", str(spec_path), str(out_path)]
+        start = time.perf_counter()
+        try:
+            proc = subprocess.run(cmd, env=_child_env(), capture_output=True, text=True, timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            return {"status": "timeout", "reason": f"no result after {timeout_s:g} s (--timeout)"}
+        wall = time.perf_counter() - start
+        if not out_path.exists():
+            tail = " | ".join((proc.stderr or proc.stdout or "").strip().splitlines()[-3:])[:400]
+            return {"status": "crashed", "reason": f"harness exited with {proc.returncode}: {tail}"}
+        result: dict[str, Any] = json.loads(out_path.read_text())
+    result["process_wall_s"] = wall
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
