@@ -5,6 +5,7 @@
     python -m edgeexport.bench compare A.json B.json                 ratio of medians B/A with a 95 % CI
     python -m edgeexport.bench bundle --model mobilenetv3_small [--out PATH]
     python -m edgeexport.bench unpack FILE [--into DIR]
+    python -m edgeexport.bench parity --runtime onnxruntime --out-dir DIR   outputs + parity only, no timing
 
 Exit codes: 0 done (also: the one runtime asked for cannot exist on this OS, e.g. Core ML on Linux);
 1 a run failed, an artifact that passed parity at export misses it here, or nothing is exported;
@@ -24,7 +25,7 @@ from typing import Any
 from edgeexport.bench import ARTIFACTS_ROOT, RESULTS_DIR
 from edgeexport.errors import EdgeExportError
 
-SUBCOMMANDS = ("compare", "bundle", "unpack")
+SUBCOMMANDS = ("compare", "bundle", "unpack", "parity")
 
 
 def _cores() -> int:
@@ -172,6 +173,10 @@ def main(argv: list[str] | None = None) -> int:
             return bundle(argv[1:])
         if command == "unpack":
             return unpack(argv[1:])
+        if command == "parity":
+            from edgeexport.bench import parity_only
+
+            return parity_only.main(argv[1:])
         return run(argv)
     except EdgeExportError as error:
         from edgeexport.bench.runner import NothingToDo

@@ -104,14 +104,28 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
     result["latency_ms"] = stats.summarize(samples)
     result["samples_ns"] = samples
 
+    result.update(judge_outputs(t, run_outputs(session, inputs, nhwc=t["nhwc"]), reference, labels))
+    return result
+
+
+def run_outputs(session: Any, inputs: np.ndarray, *, nhwc: bool) -> list[list[np.ndarray]]:
+    """Every input once, batch 1, in order; NHWC 4-D outputs transposed back to NCHW."""
     outputs = []
     for i in range(inputs.shape[0]):
         out = session.run([np.ascontiguousarray(inputs[i : i + 1])])
-        if t["nhwc"]:
+        if nhwc:
             out = [o.transpose(0, 3, 1, 2) if o.ndim == 4 else o for o in out]
         outputs.append(out)
+    return outputs
+
+
+def judge_outputs(
+    t: dict[str, Any], outputs: list[list[np.ndarray]], reference: list[list[np.ndarray]], labels: Any
+) -> dict[str, Any]:
+    """``parity``, ``accuracy``, ``status`` and ``reason`` of a result, from the target's recorded limits."""
     from edgeexport import parity
 
+    result: dict[str, Any] = {}
     report = parity.compare(reference, outputs, t["limits"], classification=t["classification"])
     result["parity"] = dict(report.to_dict(), limits=t["limits"], limits_from=t["limits_from"])
     if labels is not None and t["classification"]:

@@ -1,0 +1,536 @@
+"""make arm-parity: do the exported artifacts compute on ARM what they compute on x86? (docs/arm.md)
+
+Runs the device-side bench in parity mode (``python -m edgeexport.bench parity``: each reference image once,
+raw outputs saved, no timing loop, no latency) on this x86 host with the host .venv, and under QEMU
+user-mode emulation (``scripts/arm-env.sh`` prepares .arm/) for each emulated CPU: one process per
+(CPU, runtime), each running all of that runtime's artifacts, as many processes at once as --jobs.
+Then, per artifact and emulated CPU:
+
+1. against PyTorch (reference.npz, the manifest's tolerances): every tolerance that x86 met, ARM meets
+   too (an int8 artifact of a random-weight card already misses some on x86; that is not an ARM miss);
+2. against x86's outputs of the same file: fp32/fp16 max abs <= 1e-4 and cosine >= 0.99999; int8
+   cosine >= 0.999 and top-1 agreement 100 % (bit-identity is reported beside it, not required).
+
+The .tflite artifacts also run under tflite-runtime 2.14.0 (what older boards ship) on one emulated CPU:
+which of them it can load is a finding, never a failure. Exit 0 when every check holds, 1 on a parity
+miss or a run that broke, 2 when the environment or the artifacts are missing.
+
+    .venv/bin/python scripts/arm-parity.py [--artifacts ROOT] [--model CARD] [--cpu NAME ...] [--jobs N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from edgeexport.bench import parity_only, report  # noqa: E402
+from edgeexport.bench.targets import read_manifest  # noqa: E402
+from edgeexport.parity import ParityReport, judge, metrics  # noqa: E402
+
+ARM = REPO / ".arm"
+CI_ARTIFACTS = {
+    "onnxruntime": ("onnx_fp32", "onnx_int8"),
+    "litert": ("tflite_fp32", "tflite_int8", "tflite_int8_aeq"),
+}
+CPUS = ("cortex-a57", "neoverse-n1", "neoverse-v1")
+X86 = "x86"
+TFLITE_OLD = "tflite-runtime-2.14"
+# ARM against x86, same file. fp32: the export tolerance; int8: no top-1 flip and near-identical outputs
+# (ORT u8s8 and LiteRT full int8 were bit-identical in PITFALLS; s8s8 and dynamic range were not).
+VS_X86 = {
+    "fp32": {"max_abs": 1e-4, "cosine": 0.99999},
+    "fp16": {"max_abs": 1e-4, "cosine": 0.99999},
+    "int8": {"cosine": 0.999, "top1_agreement": 1.0},
+}
+RAN = ("ok", "parity miss")  # statuses of a run that produced outputs
+
+
+@dataclass(frozen=True)
+class Job:
+    label: str  # x86 | an emulated CPU | tflite-runtime-2.14
+    runtime: str
+    artifacts: tuple[str, ...]
+    cpu: str | None = None  # None: the host itself
+    site: str | None = None  # PYTHONPATH folder with the guest's packages
+    gating: bool = True
+
+    @property
+    def name(self) -> str:
+        return f"{self.label}-{self.runtime}"
+
+
+@dataclass
+class Outcome:
+    job: Job
+    doc: dict[str, Any] | None
+    results: dict[str, dict[str, Any]] = field(default_factory=dict)  # artifact -> result
+    wall_s: float = 0.0
+    processes: int = 0
+    log: str = ""
+
+
+# --- comparison logic (host-side, unit-tested in tests/test_arm.py) --------------------------------------
+
+
+def vs_torch(x86: dict[str, Any] | None, arm: dict[str, Any]) -> list[str]:
+    """Misses of ``arm`` against PyTorch: every tolerance that x86 met, ARM must meet as well."""
+    if arm["status"] not in RAN:
+        return [f"did not run: {arm['status']}: {arm.get('reason')}"]
+    met_on_x86 = {c["metric"] for c in ((x86 or {}).get("parity") or {}).get("checks", []) if c["ok"]}
+    misses = []
+    for check in (arm.get("parity") or {}).get("checks", []):
+        if check["metric"] in met_on_x86 and not check["ok"]:
+            misses.append(
+                f"{check['metric']} {check['value']:.6g} misses {check['op']} {check['limit']:g} on ARM "
+                "(x86 met it)"
+            )
+    return misses
+
+
+def vs_x86(
+    x86_outputs: Sequence[Sequence[np.ndarray]],
+    arm_outputs: Sequence[Sequence[np.ndarray]],
+    kind: str,
+    *,
+    classification: bool = True,
+) -> tuple[ParityReport, bool]:
+    """(ARM's outputs judged against x86's with the tolerance of ``kind``, bit-identical?)."""
+    limits = VS_X86.get(kind, VS_X86["int8"])
+    rep = judge(metrics(x86_outputs, arm_outputs, classification=classification), limits)
+    identical = len(x86_outputs) == len(arm_outputs) and all(
+        len(a) == len(b) and all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
+        for a, b in zip(x86_outputs, arm_outputs, strict=True)
+    )
+    return rep, identical
+
+
+def compare_artifact(
+    artifact: str,
+    kind: str,
+    x86: dict[str, Any] | None,
+    arms: dict[str, dict[str, Any]],
+    x86_dir: Path | None,
+    arm_dirs: dict[str, Path],
+) -> dict[str, Any]:
+    """One row: x86 and each emulated CPU against PyTorch, and each CPU against x86; ``misses`` gate."""
+    row: dict[str, Any] = {"artifact": artifact, "kind": kind, "vs_torch": {}, "vs_x86": {}, "misses": []}
+    if x86 is not None:
+        row["vs_torch"][X86] = _torch_summary(x86)
+    if x86 is None or x86["status"] not in RAN:
+        row["misses"].append(f"x86: did not run ({(x86 or {}).get('status', 'missing')}): nothing to compare")
+    for cpu, arm in arms.items():
+        row["vs_torch"][cpu] = _torch_summary(arm)
+        row["misses"] += [f"{cpu}: {m}" for m in vs_torch(x86, arm)]
+        if x86 is None or x86["status"] not in RAN or arm["status"] not in RAN or x86_dir is None:
+            continue
+        x86_out = parity_only.load_outputs(x86_dir / x86["outputs"])
+        arm_out = parity_only.load_outputs(arm_dirs[cpu] / arm["outputs"])
+        rep, identical = vs_x86(x86_out, arm_out, kind)
+        row["vs_x86"][cpu] = {
+            "max_abs": rep.max_abs,
+            "cosine": rep.cosine,
+            "top1_agreement": rep.top1_agreement,
+            "bit_identical": identical,
+            "checks": [dict(c.__dict__, ok=c.ok) for c in rep.checks],
+            "passed": rep.passed,
+        }
+        row["misses"] += [f"{cpu} vs x86: {m}" for m in rep.misses]
+    row["passed"] = not row["misses"]
+    return row
+
+
+def _torch_summary(r: dict[str, Any]) -> dict[str, Any]:
+    par = r.get("parity") or {}
+    return {
+        "status": r["status"],
+        "cosine": par.get("cosine"),
+        "top1_agreement": par.get("top1_agreement"),
+        "max_abs": par.get("max_abs"),
+        "passed": par.get("passed"),
+        "reason": r.get("reason"),
+    }
+
+
+# --- running the jobs ------------------------------------------------------------------------------------
+
+
+def read_ready() -> dict[str, Any]:
+    path = ARM / "ready"
+    if not path.is_file():
+        raise SystemExit(_usage(f"{path} is missing: run `make arm-env` (scripts/arm-env.sh) first"))
+    ready: dict[str, Any] = json.loads(path.read_text())
+    return ready
+
+
+def _usage(message: str) -> int:
+    print(f"arm-parity: error: {message}", file=sys.stderr)
+    return 2
+
+
+def command(
+    job: Job, ready: dict[str, Any], args: argparse.Namespace, out_dir: Path, artifacts: Sequence[str]
+) -> tuple[list[str], dict[str, str]]:
+    harness = [
+        "-m",
+        "edgeexport.bench",
+        "parity",
+        "--runtime",
+        job.runtime,
+        "--artifacts",
+        str(args.artifacts),
+        "--model",
+        args.model,
+        "--threads",
+        str(args.threads),
+        "--out-dir",
+        str(out_dir),
+    ]
+    if args.images:
+        harness += ["--images", str(args.images)]
+    for a in artifacts:
+        harness += ["--artifact", a]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    if job.cpu is None:
+        env["PYTHONPATH"] = str(REPO)
+        env.pop("EDGEEXPORT_EMULATED_CPU", None)
+        return [sys.executable, *harness], env
+    env.update(
+        PYTHONPATH=os.pathsep.join([str(REPO), str(job.site)]),
+        PYTHONNOUSERSITE="1",
+        EDGEEXPORT_EMULATED_CPU=job.cpu,
+    )
+    qemu = [ready["qemu"], "-L", ready["sysroot"], "-cpu", job.cpu, ready["python"]]
+    return [*qemu, *harness], env
+
+
+def run_job(job: Job, ready: dict[str, Any], args: argparse.Namespace, run_dir: Path) -> Outcome:
+    """All of the job's artifacts in one process; if it dies, the unfinished one is marked crashed and the
+    rest run in a fresh process."""
+    out_dir = run_dir / job.name
+    outcome = Outcome(job, None)
+    remaining = list(job.artifacts)
+    start = time.perf_counter()
+    while remaining:
+        json_path = out_dir / f"parity-{job.runtime}-{outcome.processes}.json"
+        cmd, env = command(job, ready, args, out_dir, remaining)
+        cmd += ["--json", str(json_path)]
+        outcome.processes += 1
+        try:
+            proc = subprocess.run(
+                cmd, env=env, cwd=REPO, capture_output=True, text=True, timeout=args.timeout
+            )
+            log, code = proc.stdout + proc.stderr, proc.returncode
+        except subprocess.TimeoutExpired as error:
+            log, code = f"{error.stdout or ''}{error.stderr or ''}\ntimeout after {args.timeout:g} s", None
+        outcome.log += f"$ {' '.join(cmd)}\n{log}\n"
+        doc = json.loads(json_path.read_text()) if json_path.exists() else None
+        if doc is not None:
+            outcome.doc = outcome.doc or doc
+            for r in doc["results"]:
+                outcome.results[r["artifact"]] = r
+        remaining = [a for a in remaining if a not in outcome.results]
+        if not remaining:
+            break
+        if doc is not None and doc.get("complete"):
+            for a in remaining:  # not run by the plan (not exported, filtered): say so
+                outcome.results[a] = {"artifact": a, "status": "error", "reason": "not run (see the log)"}
+            break
+        tail = " | ".join(log.strip().splitlines()[-3:])[:400]
+        why = "timeout" if code is None else "crashed"
+        outcome.results[remaining[0]] = {
+            "artifact": remaining[0],
+            "status": why,
+            "reason": f"exit {code}: {tail}",
+        }
+        remaining = remaining[1:]
+    outcome.wall_s = time.perf_counter() - start
+    (out_dir / "log.txt").parent.mkdir(parents=True, exist_ok=True)
+    (out_dir / "log.txt").write_text(outcome.log)
+    return outcome
+
+
+def plan_jobs(cpus: Sequence[str], tflite_cpu: str | None, ready: dict[str, Any]) -> list[Job]:
+    jobs = [Job(X86, rt, arts) for rt, arts in CI_ARTIFACTS.items()]
+    for cpu in cpus:  # the longest jobs (ORT fp32 under emulation) first, so two at a time stay busy
+        jobs += [Job(cpu, rt, arts, cpu=cpu, site=ready["site"]) for rt, arts in CI_ARTIFACTS.items()]
+    if tflite_cpu:
+        jobs.append(
+            Job(
+                TFLITE_OLD,
+                "litert",
+                CI_ARTIFACTS["litert"],
+                cpu=tflite_cpu,
+                site=ready["site_tflite"],
+                gating=False,
+            )
+        )
+    return jobs
+
+
+# --- report ----------------------------------------------------------------------------------------------
+
+
+def _f(value: Any, spec: str) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, str):
+        return value
+    return format(value, spec)
+
+
+def _torch_cell(s: dict[str, Any] | None) -> str:
+    if not s:
+        return "-"
+    if s["status"] not in RAN:
+        return s["status"]
+    return f"{_f(s['cosine'], '.5f')} {_f(s['top1_agreement'], '.0%')}" + ("" if s["passed"] else "*")
+
+
+def _x86_cell(s: dict[str, Any] | None) -> str:
+    if not s:
+        return "-"
+    if s["bit_identical"]:
+        return "identical"
+    return f"{_f(s['max_abs'], '.1e')} {_f(s['cosine'], '.6f')} {_f(s['top1_agreement'], '.0%')}" + (
+        "" if s["passed"] else " MISS"
+    )
+
+
+def table(rows: list[dict[str, Any]], cpus: Sequence[str]) -> str:
+    head1 = ["artifact", X86, *cpus]
+    body1 = [[r["artifact"], *(_torch_cell(r["vs_torch"].get(c)) for c in (X86, *cpus))] for r in rows]
+    head2 = ["artifact", *cpus, "verdict"]
+    body2 = [
+        [r["artifact"], *(_x86_cell(r["vs_x86"].get(c)) for c in cpus), "ok" if r["passed"] else "MISS"]
+        for r in rows
+    ]
+    return "\n".join(
+        [
+            "vs PyTorch (reference.npz): worst cosine, top-1 agreement; * = misses a manifest tolerance",
+            _grid(head1, body1),
+            "",
+            "ARM vs x86, same file: max |diff|, worst cosine, top-1 agreement (or identical)",
+            _grid(head2, body2),
+        ]
+    )
+
+
+def _grid(head: list[str], body: list[list[str]]) -> str:
+    widths = [max(len(str(x)) for x in col) for col in zip(head, *body, strict=True)]
+    line = lambda cells: "  ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=True))  # noqa: E731
+    return "\n".join([line(head), line(["-" * w for w in widths]), *(line(r) for r in body)])
+
+
+def old_runtime_findings(
+    outcome: Outcome | None, x86: Outcome | None, x86_dir: Path, old_dir: Path, kinds: dict[str, str]
+) -> list[dict[str, Any]]:
+    if outcome is None:
+        return []
+    found = []
+    for artifact in outcome.job.artifacts:
+        r = outcome.results.get(artifact) or {"status": "missing", "reason": None}
+        item: dict[str, Any] = {
+            "artifact": artifact,
+            "status": r["status"],
+            "runs": r["status"] in RAN,
+            "reason": r.get("reason") if r["status"] not in RAN else None,
+            "runtime_version": r.get("runtime_version"),
+        }
+        if item["runs"]:
+            item["vs_torch"] = _torch_summary(r)
+            xr = (x86.results if x86 else {}).get(artifact)
+            if xr and xr["status"] in RAN:
+                rep, identical = vs_x86(
+                    parity_only.load_outputs(x86_dir / xr["outputs"]),
+                    parity_only.load_outputs(old_dir / r["outputs"]),
+                    kinds[artifact],
+                )
+                item["vs_x86_litert"] = {
+                    "max_abs": rep.max_abs,
+                    "cosine": rep.cosine,
+                    "top1_agreement": rep.top1_agreement,
+                    "bit_identical": identical,
+                    "passed": rep.passed,
+                }
+        found.append(item)
+    return found
+
+
+# --- main ------------------------------------------------------------------------------------------------
+
+
+def parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="scripts/arm-parity.py", description=__doc__.split("\n\n")[0])
+    p.add_argument("--artifacts", type=Path, default=REPO / "artifacts", help="artifacts root (%(default)s)")
+    p.add_argument("--model", default="mobilenetv3_small")
+    p.add_argument("--cpu", action="append", help=f"emulated CPU (repeatable; default: {', '.join(CPUS)})")
+    p.add_argument(
+        "--tflite-runtime-cpu",
+        default="neoverse-n1",
+        help="emulated CPU for the tflite-runtime 2.14 run ('none' to skip)",
+    )
+    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="processes at once (default: cores)")
+    p.add_argument("--threads", type=int, default=1, help="intra-op threads per process (default 1)")
+    p.add_argument("--images", type=int, help="first N reference images only (default: all)")
+    p.add_argument("--timeout", type=float, default=900.0, help="seconds per process")
+    p.add_argument("--results-dir", type=Path, default=REPO / "benchmarks" / "results")
+    return p.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse(argv)
+    started = time.perf_counter()
+    ready = read_ready()
+    cpus = tuple(args.cpu or CPUS)
+    if "max" in cpus:
+        return _usage("-cpu max enables SME, which makes ORT ~15x slower under emulation: name a real core")
+    folder = args.artifacts / args.model
+    if not (folder / "manifest.json").is_file():
+        return _usage(f"no export under {folder}: run `make export MODEL={args.model}` (or pass --artifacts)")
+    manifest = read_manifest(folder)
+    entries = {a["id"]: a for a in manifest["artifacts"]}
+    wanted = [a for arts in CI_ARTIFACTS.values() for a in arts]
+    absent = [
+        a
+        for a in wanted
+        if a not in entries or not entries[a].get("sha256") or not (folder / entries[a]["file"]).exists()
+    ]
+    if absent:
+        return _usage(f"{folder}: {', '.join(absent)} not exported: run `make export MODEL={args.model}`")
+    from edgeexport.artifact import Precision
+
+    kinds = {a: Precision(**entries[a]["precision"]).kind for a in wanted}
+
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    run_dir = ARM / "runs" / stamp
+    tflite_cpu = None if args.tflite_runtime_cpu == "none" else args.tflite_runtime_cpu
+    jobs = plan_jobs(cpus, tflite_cpu, ready)
+    print(
+        f"arm-parity: {args.model}: {len(jobs)} processes ({', '.join(j.name for j in jobs)}), "
+        f"{args.jobs} at a time; outputs under {run_dir.relative_to(REPO)}",
+        flush=True,
+    )
+
+    def one(job: Job) -> Outcome:
+        outcome = run_job(job, ready, args, run_dir)
+        states = ", ".join(f"{a} {outcome.results.get(a, {}).get('status')}" for a in job.artifacts)
+        print(f"  {job.name}: {outcome.wall_s:.0f} s wall: {states}", flush=True)
+        return outcome
+
+    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        outcomes = {o.job.name: o for o in pool.map(one, jobs)}
+
+    rows = []
+    for runtime, arts in CI_ARTIFACTS.items():
+        x86 = outcomes[f"{X86}-{runtime}"]
+        for artifact in arts:
+            arms = {
+                c: outcomes[f"{c}-{runtime}"].results.get(artifact) or {"status": "missing"} for c in cpus
+            }
+            rows.append(
+                compare_artifact(
+                    artifact,
+                    kinds[artifact],
+                    x86.results.get(artifact),
+                    arms,
+                    run_dir / x86.job.name,
+                    {c: run_dir / f"{c}-{runtime}" for c in cpus},
+                )
+            )
+    old = old_runtime_findings(
+        outcomes.get(f"{TFLITE_OLD}-litert"),
+        outcomes[f"{X86}-litert"],
+        run_dir / f"{X86}-litert",
+        run_dir / f"{TFLITE_OLD}-litert",
+        kinds,
+    )
+    passed = all(r["passed"] for r in rows)
+    wall = time.perf_counter() - started
+
+    print()
+    print(table(rows, cpus))
+    if old:
+        print(f"\ntflite-runtime 2.14.0 (numpy 1.x) under emulated {tflite_cpu} (a finding, not a gate):")
+        for item in old:
+            extra = ""
+            if item.get("vs_x86_litert"):
+                v = item["vs_x86_litert"]
+                extra = " - vs x86 LiteRT: " + (
+                    "identical"
+                    if v["bit_identical"]
+                    else f"max |diff| {v['max_abs']:.2e}, top-1 {v['top1_agreement']:.0%}"
+                )
+            state = "runs" if item["runs"] else f"CANNOT RUN: {item['reason']}"
+            print(f"  {item['artifact']}: {state}{extra}")
+    for r in rows:
+        for miss in r["misses"]:
+            print(f"MISS {r['artifact']}: {miss}", file=sys.stderr)
+
+    doc = {
+        "schema": "edgeexport.arm-parity/1",
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "command": " ".join([Path(sys.argv[0]).name, *(argv if argv is not None else sys.argv[1:])]),
+        "card": args.model,
+        "artifacts_root": str(args.artifacts),
+        "settings": {
+            "cpus": list(cpus),
+            "tflite_runtime_cpu": tflite_cpu,
+            "threads": args.threads,
+            "images": args.images,
+            "jobs": args.jobs,
+            "artifacts": CI_ARTIFACTS,
+            "vs_x86_tolerances": VS_X86,
+            "vs_torch_rule": "every manifest tolerance x86 met, ARM meets",
+        },
+        "emulation": {
+            "qemu": ready.get("qemu_version"),
+            "python": ready.get("python_version"),
+            "site": ready.get("site_versions"),
+            "site_tflite": ready.get("site_tflite_versions"),
+        },
+        "passed": passed,
+        "comparisons": rows,
+        "tflite_runtime_2_14": old,
+        "runs": [
+            {
+                "name": o.job.name,
+                "label": o.job.label,
+                "runtime": o.job.runtime,
+                "emulated_cpu": o.job.cpu,
+                "gating": o.job.gating,
+                "processes": o.processes,
+                "process_wall_s": o.wall_s,
+                "outputs_dir": str(run_dir / o.job.name),
+                "environment": (o.doc or {}).get("environment"),
+                "results": [o.results[a] for a in o.job.artifacts if a in o.results],
+            }
+            for o in outcomes.values()
+        ],
+        "wall_s": wall,
+        "note": "parity only: no latency is measured; process_wall_s/wall_s are CI budget figures",
+    }
+    out = args.results_dir / f"arm-parity-{stamp}.json"
+    report.write_json(out, doc)
+    print(
+        f"\n{'PASSED' if passed else 'FAILED'}: arm-parity of {args.model} on {', '.join(cpus)} "
+        f"in {wall:.0f} s; results: {out}"
+    )
+    return 0 if passed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
