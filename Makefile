@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml scripts/debian-packages.t
 MODEL ?= mobilenetv3_small
 PYTEST_ARGS ?=
 
-.PHONY: setup system export export-all list bench bundle test test-quick lint typecheck bench-export clean
+.PHONY: setup system export export-all list bench bundle train arm-env arm-parity test test-quick lint typecheck bench-export clean
 
 setup: $(STAMP)
 
@@ -44,6 +44,18 @@ bench: setup
 bundle: setup
 	$(PY) -m edgeexport.bench bundle --model $(MODEL) $(BUNDLE_ARGS)
 
+# make train MODEL=<card> DATA=fashion_mnist [STEPS=2500]: the reference training loop (edgeexport/train.py)
+train: setup
+	$(PY) -m edgeexport train $(MODEL) --data $(or $(DATA),fashion_mnist) --steps $(or $(STEPS),2500) $(TRAIN_ARGS)
+
+# make arm-env: emulated aarch64 Python under .arm/ (qemu-user 10.x, arm64 sysroot, aarch64 wheels); cached
+arm-env: setup
+	bash scripts/arm-env.sh
+
+# make arm-parity [ARTIFACTS=artifacts] [MODEL=...] [ARM_ARGS='--cpu neoverse-n1 --jobs 2'] (docs/arm.md)
+arm-parity: arm-env
+	$(PY) scripts/arm-parity.py --artifacts $(or $(ARTIFACTS),artifacts) --model $(MODEL) $(ARM_ARGS)
+
 bench-export: setup
 	$(PY) benchmarks/export_time.py --model $(MODEL)
 
@@ -57,8 +69,8 @@ test-quick: setup
 	$(PY) -m pytest -q -m 'not slow' $(PYTEST_ARGS)
 
 lint: setup
-	$(VENV)/bin/ruff check edgeexport tests benchmarks
-	$(VENV)/bin/ruff format --check edgeexport tests benchmarks
+	$(VENV)/bin/ruff check edgeexport tests benchmarks scripts
+	$(VENV)/bin/ruff format --check edgeexport tests benchmarks scripts
 
 typecheck: setup
 	$(VENV)/bin/mypy edgeexport

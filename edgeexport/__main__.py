@@ -20,6 +20,14 @@ def parser() -> argparse.ArgumentParser:
     from edgeexport.cli_export import add_arguments
 
     add_arguments(ex)
+    dr = sub.add_parser("doctor", help="per-layer SQNR of an int8 artifact against its float parent")
+    from edgeexport.doctor import add_arguments as doctor_arguments
+
+    doctor_arguments(dr)
+    tr = sub.add_parser("train", help="train a card's architecture (Fashion-MNIST or an ImageFolder)")
+    from edgeexport.train import add_arguments as train_arguments
+
+    train_arguments(tr)
     return p
 
 
@@ -35,6 +43,14 @@ def main(argv: list[str] | None = None) -> int:
             from edgeexport import cli_list
 
             return cli_list.main(args)
+        if args.command == "doctor":
+            from edgeexport import doctor
+
+            return doctor.main(args)
+        if args.command == "train":
+            from edgeexport import train
+
+            return train.main(args)
         if args.command == "export":
             from edgeexport import cli_export
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from edgeexport import cards, data, parity, runtimes, stages
+from edgeexport import cards, data, parity, reference, runtimes, stages
 from edgeexport.artifact import Artifact, Manifest, atomic_output, output_to, sha256_path, size_of
 from edgeexport.spec import ModelCard
 
@@ -68,7 +68,10 @@ class ExportContext:
     calibration_sha256: str
     reference_inputs: np.ndarray
     reference_outputs: list[list[np.ndarray]]
+    reference_labels: np.ndarray | None = None
     reference_sha256: str = ""
+    # (inputs, labels, PyTorch fp32 top-1) of the val split, for accuracy-aware quantization
+    validation: tuple[np.ndarray, np.ndarray, float] | None = None
     done: dict[str, Artifact] = field(default_factory=dict)
     cached: set[str] = field(default_factory=set)
 
@@ -83,27 +86,10 @@ def model_digest(card: ModelCard, model: Any) -> str:
     return h.hexdigest()
 
 
-def reference_split(card: ModelCard) -> str:
-    """Parity inputs: the card's evaluation data, held out from calibration."""
-    return "test"
-
-
-def write_reference(ctx: ExportContext, ids: tuple[str, ...]) -> Path:
-    path = ctx.folder / "reference.npz"
-    arrays: dict[str, np.ndarray] = {"inputs": ctx.reference_inputs, "ids": np.asarray(ids)}
-    n_out = len(ctx.reference_outputs[0])
-    for k in range(n_out):
-        arrays[f"output_{k}"] = np.stack([sample[k] for sample in ctx.reference_outputs])
-    with atomic_output(path) as tmp, tmp.open("wb") as f:
-        np.savez(f, **arrays)  # type: ignore[arg-type]
-    return path
-
-
 def prepare(card: ModelCard, options: ExportOptions, log: Any) -> tuple[ExportContext, dict[str, Any]]:
     import torch
 
     from edgeexport import models
-    from edgeexport.complexity import outputs_as_tuple
 
     torch.set_num_threads(options.threads)
     folder = options.root / card.name
@@ -112,41 +98,41 @@ def prepare(card: ModelCard, options: ExportOptions, log: Any) -> tuple[ExportCo
     model = models.build_model(card)
     calib_set = data.load(card.data.calibration, "calibration").subset(options.calibration_count)
     calibration = data.preprocess_batch(list(calib_set.images), card.preprocess, card.input)
-    eval_name = card.data.evaluation or card.data.calibration
-    ref_set = data.load(eval_name, reference_split(card))
-    ref_inputs = data.preprocess_batch(list(ref_set.images), card.preprocess, card.input)
-    outputs = []
-    with torch.no_grad():
-        for i in range(ref_inputs.shape[0]):
-            out = outputs_as_tuple(model(torch.from_numpy(ref_inputs[i : i + 1])))
-            outputs.append([o.numpy().copy() for o in out])
+    ref = reference.compute(card, model)
     ctx = ExportContext(
         card=card,
         options=options,
         folder=folder,
         model=model,
-        example=torch.from_numpy(ref_inputs[:1].copy()),
+        example=torch.from_numpy(ref.inputs[:1].copy()),
         model_sha256=model_digest(card, model),
         calibration=calibration,
         calibration_sha256=calib_set.digest(),
-        reference_inputs=ref_inputs,
-        reference_outputs=outputs,
+        reference_inputs=ref.inputs,
+        reference_outputs=ref.outputs,
+        reference_labels=ref.labels,
     )
-    ref_path = write_reference(ctx, ref_set.ids)
-    ctx.reference_sha256 = sha256_path(ref_path)
-    reference = {
-        "file": ref_path.name,
-        "sha256": ctx.reference_sha256,
-        "data": ref_set.name,
-        "data_sha256": ref_set.digest(),
-        "n": int(ref_inputs.shape[0]),
-        "ids": list(ref_set.ids),
-        "model_sha256": ctx.model_sha256,
-        "task": card.task,
-        "input": {"name": card.input.name, "shape": list(card.input.shape), "layout": card.input.layout},
-        "labels": card.data.labels,
-    }
-    return ctx, reference
+    if card.tolerance.accuracy_drop is not None and ref.labels is not None:
+        ctx.validation = _validation(card, model)
+    path = reference.write(ref, folder)
+    block = reference.describe(ref, path, card, ctx.model_sha256)
+    ctx.reference_sha256 = block["sha256"]
+    if ref.top1 is not None:
+        log(f"PyTorch fp32 top-1 on {ref.data_name}: {ref.top1:.2%} ({ref.inputs.shape[0]} images)")
+    return ctx, block
+
+
+def _validation(card: ModelCard, model: Any) -> tuple[np.ndarray, np.ndarray, float]:
+    import torch
+
+    val = data.load(card.data.evaluation or card.data.calibration, "val")
+    inputs = data.preprocess_batch(list(val.images), card.preprocess, card.input)
+    if val.labels is None:
+        raise ValueError(f"{val.name} has no labels")
+    with torch.no_grad():
+        logits = torch.cat([model(torch.from_numpy(inputs[i : i + 256])) for i in range(0, len(inputs), 256)])
+    top1 = float((logits.argmax(1).numpy() == val.labels).mean())
+    return inputs, np.asarray(val.labels), top1
 
 
 def limits_for(card: ModelCard, kind: str) -> dict[str, float]:
@@ -179,9 +165,23 @@ def check_parity(ctx: ExportContext, art: Artifact) -> None:
         classification=ctx.card.task == "classification",
     )
     art.parity = dict(report.to_dict(), runtime=runtime, kind=art.precision.kind)
-    if not report.passed:
+    misses = [str(m) for m in report.misses]
+    if ctx.reference_labels is not None:
+        ref_top1 = reference.top1(ctx.reference_outputs, ctx.reference_labels)
+        top1 = reference.top1(outputs, ctx.reference_labels)
+        drop = round(100 * ((ref_top1 or 0.0) - (top1 or 0.0)), 4)
+        limit = ctx.card.tolerance.accuracy_drop
+        art.parity["accuracy"] = {
+            "top1": top1,
+            "pytorch_top1": ref_top1,
+            "drop_points": drop,
+            "max_drop": limit,
+        }
+        if limit is not None and drop > limit:
+            misses.append(f"accuracy drop {drop:.2f} points (tolerance <= {limit:g})")
+    if misses:
         art.status = "failed"
-        art.reason = "parity miss: " + "; ".join(map(str, report.misses))
+        art.reason = "parity miss: " + "; ".join(misses)
 
 
 def _cache_key(stage: ModuleType, variant: stages.Variant, parent_sha: str, ctx: ExportContext) -> str:

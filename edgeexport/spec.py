@@ -109,6 +109,9 @@ class Tolerance:
     fp16_cosine: float = 0.9999
     int8_cosine: float = 0.95
     int8_top1: float = 0.80
+    # On labelled evaluation data: the most top-1 accuracy (in percentage points) an artifact may lose
+    # against PyTorch fp32. None: reported, not judged.
+    accuracy_drop: float | None = None
 
 
 @dataclass(frozen=True)

@@ -60,12 +60,15 @@ __all__ = ["SOURCES", "ImageSet", "class_names", "load", "preprocess_batch", "pr
 
 Source = Callable[[str], ImageSet]
 SOURCES: Registry[Source] = Registry("data set")
-SPLITS = ("calibration", "heldout", "train", "test")
+SPLITS = ("calibration", "val", "heldout", "train", "test")
 
 
 def load(name: str, split: str) -> ImageSet:
     """``load("real_photos", "calibration")``; sources register themselves on import."""
-    from edgeexport.data import photos  # noqa: F401  (registers)
+    from edgeexport.data import fashion_mnist, image_folder, photos  # noqa: F401  (registers)
+
+    if name.startswith("folder:"):
+        return image_folder.load_folder(name.removeprefix("folder:"), split)
 
     if split not in SPLITS:
         raise DataError(f"unknown split {split!r}; use one of {', '.join(SPLITS)}")

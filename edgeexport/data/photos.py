@@ -71,7 +71,7 @@ def real_photos(split: str) -> ImageSet:
     items = photo_paths()
     if split in ("heldout", "test"):
         items = items[HELDOUT_EVERY - 1 :: HELDOUT_EVERY]
-    elif split == "calibration":
+    elif split in ("calibration", "val"):
         items = [item for i, item in enumerate(items) if i % HELDOUT_EVERY != HELDOUT_EVERY - 1]
     return ImageSet(
         name=f"real_photos:{split}",

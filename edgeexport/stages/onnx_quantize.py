@@ -92,6 +92,7 @@ def run(ctx: ExportContext, variant: Variant, parent: Path | None, out: Path) ->
     if parent is None:
         raise ValueError("onnx_quantize needs an ONNX parent")
     c = variant.config
+    details: dict[str, Any] = {}
     if variant.id == "onnx_dynamic_w8":
         quantize_dynamic(
             str(parent),
@@ -104,18 +105,39 @@ def run(ctx: ExportContext, variant: Variant, parent: Path | None, out: Path) ->
         with tempfile.TemporaryDirectory() as tmp:
             prepared = Path(tmp) / "prepared.onnx"
             quant_pre_process(str(parent), str(prepared), skip_symbolic_shape=True)
-            quantize_static(
-                str(prepared),
-                str(out),
-                _Reader(ctx.card.input.name, ctx.calibration),
-                quant_format=QuantFormat.QDQ,
-                activation_type=QuantType.QUInt8,
-                weight_type=QuantType.QInt8,
-                per_channel=c["per_channel"],
-                calibrate_method=getattr(CalibrationMethod, c["calibrate_method"]),
-                nodes_to_exclude=c["nodes_to_exclude"] or None,
-            )
-    return {"op_counts": _counts(out), "kernels_after_ort_optimisation": executed_kernels(out, parent)}
+
+            def quantize(exclude: list[str], target: Path) -> None:
+                quantize_static(
+                    str(prepared),
+                    str(target),
+                    _Reader(ctx.card.input.name, ctx.calibration),
+                    quant_format=QuantFormat.QDQ,
+                    activation_type=QuantType.QUInt8,
+                    weight_type=QuantType.QInt8,
+                    per_channel=c["per_channel"],
+                    calibrate_method=getattr(CalibrationMethod, c["calibrate_method"]),
+                    nodes_to_exclude=exclude or None,
+                )
+
+            if ctx.validation is not None and ctx.card.tolerance.accuracy_drop is not None:
+                from edgeexport.quant_search import search
+
+                val_x, val_y, val_top1 = ctx.validation
+                details["accuracy_aware"] = search(
+                    quantize,
+                    parent,
+                    out,
+                    val_x,
+                    val_y,
+                    val_top1,
+                    ctx.card.tolerance.accuracy_drop,
+                    ctx.card.input.name,
+                    list(c["nodes_to_exclude"]),
+                )
+            else:
+                quantize(list(c["nodes_to_exclude"]), out)
+    details.update(op_counts=_counts(out), kernels_after_ort_optimisation=executed_kernels(out, parent))
+    return details
 
 
 def _counts(path: Path) -> dict[str, int]:

@@ -1,0 +1,166 @@
+"""Per-layer quantization doctor: ``python -m edgeexport doctor <card> --artifact onnx_int8``.
+
+Runs the float model and the int8 QDQ model on the same real inputs with ONNX Runtime's own debugging
+tools (``onnxruntime.quantization.qdq_loss_debug``) and prints, per layer in graph order:
+  qdq SQNR    how much quantizing this tensor alone loses (its float value vs its Q->DQ value), dB;
+  model SQNR  how far the int8 model's tensor is from the float model's (errors accumulated so far), dB.
+Layers with the lowest qdq SQNR are the ones that lose the most; the first layer whose model SQNR falls
+below ``--diverge-db`` is where the int8 model starts to go its own way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgeexport.artifact import Manifest
+from edgeexport.errors import EdgeExportError
+
+
+@dataclass(frozen=True)
+class LayerError:
+    index: int
+    tensor: str
+    node: str
+    op: str  # Conv, HardSwish, Mul, ...; "Conv (depthwise)" when group == channels
+    qdq_db: float
+    model_db: float
+
+
+def _Reader(name: str, batch: np.ndarray) -> Any:
+    from onnxruntime.quantization import CalibrationDataReader
+
+    class Reader(CalibrationDataReader):
+        def __init__(self) -> None:
+            self._items = iter([{name: batch[i : i + 1]} for i in range(batch.shape[0])])
+
+        def get_next(self) -> dict[str, np.ndarray] | None:
+            return next(self._items, None)
+
+    return Reader()
+
+
+def _producers(model: Any) -> dict[str, tuple[int, str, str]]:
+    """tensor name -> (graph position, node name, op label)."""
+    out = {}
+    for i, node in enumerate(model.graph.node):
+        op = node.op_type
+        if op == "Conv":
+            group = next((a.i for a in node.attribute if a.name == "group"), 1)
+            op = "Conv (depthwise)" if group > 1 else "Conv"
+        for tensor in node.output:
+            out[tensor] = (i, node.name, op)
+    return out
+
+
+def diagnose_onnx(
+    float_model: Path, qdq_model: Path, inputs: np.ndarray, input_name: str
+) -> list[LayerError]:
+    import onnx
+    from onnxruntime.quantization import qdq_loss_debug as dbg
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    with tempfile.TemporaryDirectory() as tmp:
+        prepared = Path(tmp) / "prepared.onnx"
+        quant_pre_process(str(float_model), str(prepared), skip_symbolic_shape=True)  # as onnx_quantize did
+        float_aug, qdq_aug = Path(tmp) / "float_aug.onnx", Path(tmp) / "qdq_aug.onnx"
+        dbg.modify_model_output_intermediate_tensors(str(prepared), str(float_aug))
+        dbg.modify_model_output_intermediate_tensors(str(qdq_model), str(qdq_aug))
+        float_acts = dbg.collect_activations(str(float_aug), _Reader(input_name, inputs))
+        qdq_acts = dbg.collect_activations(str(qdq_aug), _Reader(input_name, inputs))
+        producers = _producers(onnx.load(str(prepared)))
+    errors = dbg.compute_activation_error(dbg.create_activation_matching(qdq_acts, float_acts))
+    rows = []
+    for tensor, err in errors.items():
+        if tensor not in producers or "xmodel_err" not in err:
+            continue
+        index, node, op = producers[tensor]
+        rows.append(LayerError(index, tensor, node, op, float(err["qdq_err"]), float(err["xmodel_err"])))
+    return sorted(rows, key=lambda r: r.index)
+
+
+def worst(rows: Sequence[LayerError], n: int) -> list[LayerError]:
+    return sorted(rows, key=lambda r: r.qdq_db)[:n]
+
+
+def first_divergence(rows: Sequence[LayerError], threshold_db: float) -> LayerError | None:
+    return next((r for r in rows if r.model_db < threshold_db), None)
+
+
+def diagnose(card: str, artifact: str, root: Path, images: int) -> tuple[list[LayerError], dict[str, Any]]:
+    folder = root / card
+    manifest = Manifest.load(folder)
+    if manifest is None:
+        raise EdgeExportError(f"no export of {card!r} under {root}; run `make export MODEL={card}` first")
+    if artifact not in manifest.artifacts:
+        from edgeexport.registry import suggest
+
+        raise EdgeExportError(
+            f"{card} has no artifact {artifact!r}{suggest(artifact, list(manifest.artifacts))}"
+        )
+    art = manifest.artifacts[artifact]
+    if art.format != "onnx" or art.precision.kind != "int8" or art.config.get("format") != "QDQ":
+        raise EdgeExportError(
+            f"the doctor reads ONNX QDQ int8 artifacts (e.g. onnx_int8); {artifact} is {art.format} "
+            f"{art.precision.kind}"
+        )
+    if art.parent is None or art.parent not in manifest.artifacts:
+        raise EdgeExportError(f"{artifact} records no float parent to compare with")
+    ref = np.load(folder / "reference.npz")
+    inputs = np.asarray(ref["inputs"][:images], dtype=np.float32)
+    rows = diagnose_onnx(
+        folder / manifest.artifacts[art.parent].file,
+        folder / art.file,
+        inputs,
+        manifest.reference["input"]["name"],
+    )
+    return rows, {"artifact": artifact, "parent": art.parent, "images": int(inputs.shape[0])}
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("card")
+    p.add_argument("--artifact", default="onnx_int8")
+    p.add_argument("--images", type=int, default=64, help="reference images to run (default 64)")
+    p.add_argument("--top", type=int, default=8, help="how many of the worst layers to mark")
+    p.add_argument("--diverge-db", type=float, default=20.0, help="model-SQNR threshold for 'diverges'")
+    p.add_argument("--artifacts", default=None, help="artifact root (default: <repo>/artifacts)")
+    p.add_argument("--all-layers", action="store_true", help="print every layer, not only compute layers")
+
+
+COMPUTE = ("Conv", "Gemm", "MatMul", "HardSwish", "HardSigmoid", "Mul", "Add", "Relu", "Clip", "Sigmoid")
+
+
+def main(args: argparse.Namespace) -> int:
+    from edgeexport.cards import REPO_ROOT
+
+    root = Path(args.artifacts) if args.artifacts else REPO_ROOT / "artifacts"
+    rows, meta = diagnose(args.card, args.artifact, root, args.images)
+    bad = {r.tensor for r in worst(rows, args.top)}
+    diverge = first_divergence(rows, args.diverge_db)
+    print(
+        f"{args.card} {meta['artifact']} vs {meta['parent']} on {meta['images']} reference images (SQNR, dB)"
+    )
+    print(f"{'#':>4}  {'op':<17} {'qdq':>7} {'model':>7}  tensor")
+    for r in rows:
+        if not args.all_layers and not r.op.startswith(COMPUTE) and r.tensor not in bad:
+            continue
+        mark = " <- loses the most" if r.tensor in bad else ""
+        if diverge is not None and r.tensor == diverge.tensor:
+            mark += f" <- first below {args.diverge_db:g} dB"
+        print(f"{r.index:>4}  {r.op:<17} {r.qdq_db:>7.1f} {r.model_db:>7.1f}  {r.tensor}{mark}")
+    print(
+        "worst layers (lowest qdq SQNR): "
+        + ", ".join(f"{r.tensor} [{r.op}] {r.qdq_db:.1f} dB" for r in worst(rows, args.top))
+    )
+    if diverge is None:
+        print(f"the int8 model stays above {args.diverge_db:g} dB SQNR at every layer")
+    else:
+        where = f"layer {diverge.index} {diverge.tensor} [{diverge.op}]"
+        print(f"first divergence: {where} at {diverge.model_db:.1f} dB")
+    return 0
