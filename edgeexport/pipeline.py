@@ -35,6 +35,7 @@ class ExportOptions:
     calibration_count: int | None = None
     dynamic_ops: tuple[str, ...] = ("MatMul", "Gemm")
     nodes_to_exclude: tuple[str, ...] = ()
+    reduce_range: bool = False
     nhwc: bool = False
     int8_io: bool = False
     threads: int = 2

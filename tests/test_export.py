@@ -170,3 +170,71 @@ def test_fp32_onnx_and_tflite_match_pytorch(name: str, tmp_path: Path) -> None:
         a = arts[aid]
         assert a.status == "ok", f"{name}-{aid}: {a.reason}"
         assert a.parity is not None and a.parity["max_abs"] <= 1e-4, f"{name}-{aid}: max abs {a.parity}"
+
+
+def test_doctor_ranks_layers_of_an_int8_export(tiny_export: Path) -> None:
+    from edgeexport import doctor
+
+    rows, meta = doctor.diagnose("tiny", "onnx_int8", tiny_export.parent, images=4)
+    assert meta["parent"] == "onnx_fp32_sim" and meta["images"] == 4
+    assert len(rows) > 20
+    ops = {r.op for r in rows}
+    assert "Conv (depthwise)" in ops and "Conv" in ops
+    worst = doctor.worst(rows, 3)
+    assert [r.qdq_db for r in worst] == sorted(r.qdq_db for r in rows)[:3]
+    assert all(np.isfinite(r.model_db) for r in rows)
+
+
+def test_doctor_refuses_a_float_artifact(tiny_export: Path) -> None:
+    from edgeexport import doctor
+    from edgeexport.errors import EdgeExportError
+
+    with pytest.raises(EdgeExportError, match="reads ONNX QDQ int8 artifacts"):
+        doctor.diagnose("tiny", "onnx_fp32", tiny_export.parent, images=2)
+
+
+TINY_FMNIST = """
+name = "tinyf"
+task = "classification"
+[architecture]
+name = "mobilenet_v3"
+args = { variant = "small", num_classes = 10, in_channels = 1 }
+[input]
+shape = [1, 1, 28, 28]
+[preprocess]
+mean = [0.2860]
+std = [0.3530]
+channel_order = "GRAY"
+[weights]
+bn_calibration = "fashion_mnist"
+[data]
+calibration = "fashion_mnist"
+evaluation = "fashion_mnist"
+labels = "fashion_mnist"
+[tolerance]
+accuracy_drop = -100.0   # impossible on purpose: the search must keep excluding layers
+"""
+
+
+@pytest.mark.slow
+def test_accuracy_aware_int8_keeps_the_worst_layers_in_float(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from edgeexport import quant_search
+
+    monkeypatch.setattr(quant_search, "MAX_ROUNDS", 1)
+    path = tmp_path / "tinyf.toml"
+    path.write_text(textwrap.dedent(TINY_FMNIST))
+    card = cards.load_card_file(path)
+    options = pipeline.ExportOptions(
+        formats=("onnx",), precisions=("int8",), calibration_count=64, root=tmp_path / "out"
+    )
+    arts = pipeline.export(card, options, log=lambda m: None).artifacts
+    search = arts["onnx_int8"].details["accuracy_aware"]
+    assert len(search["kept_in_float"]) == 1 and len(search["rounds"]) == 2
+    assert search["rounds"][1]["excluded"] == search["kept_in_float"][:1]
+    assert search["met_on_val"] is False
+    assert set(search["latency_ms_1_thread"]) == {"all_int8", "with_float_layers"}
+    acc = arts["onnx_int8"].parity["accuracy"]  # type: ignore[index]
+    assert acc["pytorch_top1"] is not None and acc["max_drop"] == -100.0
+    assert arts["onnx_int8"].status == "failed" and "accuracy drop" in (arts["onnx_int8"].reason or "")

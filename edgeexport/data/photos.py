@@ -1,8 +1,10 @@
-"""Real photographs that install offline with the project's dependencies.
+"""Real photographs that install offline with the project's own set-up.
 
-scikit-image ships a handful of photos in ``skimage/data`` and scikit-learn two in its sample images.
-They are read as files (no network fetch), split deterministically into a calibration part and a held-out
-part. Too few to claim an ImageNet accuracy: they measure agreement with PyTorch, not accuracy.
+scikit-image ships a handful of photos in ``skimage/data``, scikit-learn two in its sample images, and
+two Debian packages (darknet's sample images, OpenCV's documentation examples) more; ``make setup``
+unpacks those into ``.data/debian/`` (scripts/fetch-photos.sh) without installing the packages. They are
+read as files (no network fetch), split deterministically into a calibration part and a held-out part.
+Far too few to claim an ImageNet accuracy: they measure agreement with PyTorch, not accuracy.
 """
 
 from __future__ import annotations
@@ -38,6 +40,32 @@ SKIMAGE_PHOTOS = (
     "rocket.jpg",
 )
 SKLEARN_PHOTOS = ("china.jpg", "flower.jpg")
+DEBIAN_DIR = Path(__file__).resolve().parents[2] / ".data" / "debian"
+DARKNET_PHOTOS = ("dog.jpg", "eagle.jpg", "giraffe.jpg", "horses.jpg", "kite.jpg", "person.jpg", "scream.jpg")
+OPENCV_PHOTOS = (
+    "HappyFish.jpg",
+    "aero1.jpg",
+    "aero3.jpg",
+    "aloeL.jpg",
+    "apple.jpg",
+    "baboon.jpg",
+    "basketball1.png",
+    "building.jpg",
+    "butterfly.jpg",
+    "chicky_512.png",
+    "ela_original.jpg",
+    "fruits.jpg",
+    "graf1.png",
+    "home.jpg",
+    "leuvenA.jpg",
+    "messi5.jpg",
+    "orange.jpg",
+    "rubberwhale1.png",
+    "smarties.png",
+    "squirrel_cls.jpg",
+    "starry_night.jpg",
+    "stuff.jpg",
+)
 
 # Held out from calibration: every third photo in name order, so both parts mix kinds of scenes.
 HELDOUT_EVERY = 3
@@ -53,9 +81,11 @@ def _package_dir(package: str, sub: str) -> Path:
 def photo_paths() -> list[tuple[str, Path]]:
     paths = [(f"skimage:{n}", _package_dir("skimage", "data") / n) for n in SKIMAGE_PHOTOS]
     paths += [(f"sklearn:{n}", _package_dir("sklearn", "datasets/images") / n) for n in SKLEARN_PHOTOS]
+    paths += [(f"darknet:{n}", DEBIAN_DIR / "darknet" / n) for n in DARKNET_PHOTOS]
+    paths += [(f"opencv:{n}", DEBIAN_DIR / "opencv" / n) for n in OPENCV_PHOTOS]
     missing = [str(p) for _, p in paths if not p.exists()]
     if missing:
-        raise DataError(f"photos missing from the installed packages: {', '.join(missing)}")
+        raise DataError(f"{len(missing)} photos missing (e.g. {missing[0]}): run `make setup`")
     return sorted(paths)
 
 

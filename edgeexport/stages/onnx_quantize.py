@@ -59,6 +59,7 @@ def variants(ctx: ExportContext) -> list[Variant]:
                 "activation_type": "QUInt8",
                 "weight_type": "QInt8",
                 "per_channel": True,
+                "reduce_range": o.reduce_range,
                 "calibrate_method": o.calibration_method,
                 "calibration_images": int(ctx.calibration.shape[0]),
                 "nodes_to_exclude": list(o.nodes_to_exclude),
@@ -115,6 +116,7 @@ def run(ctx: ExportContext, variant: Variant, parent: Path | None, out: Path) ->
                     activation_type=QuantType.QUInt8,
                     weight_type=QuantType.QInt8,
                     per_channel=c["per_channel"],
+                    reduce_range=c["reduce_range"],
                     calibrate_method=getattr(CalibrationMethod, c["calibrate_method"]),
                     nodes_to_exclude=exclude or None,
                 )

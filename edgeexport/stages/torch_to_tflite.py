@@ -29,6 +29,7 @@ NAME = "torch_to_tflite"
 VERSION = "1"
 SRC = "torch"
 DST = "tflite"
+FIDELITY_IMAGES = 64
 
 
 def tools() -> dict[str, str]:
@@ -122,12 +123,13 @@ def _pt2e(module: Any, example: Any, ctx: ExportContext, nhwc: bool) -> Any:
 
 
 def _fidelity(quantized: Any, path: Path, ctx: ExportContext, nhwc: bool, torch: Any) -> float:
-    """Worst cosine between the .tflite and the quantized torch module it was converted from."""
+    """Worst cosine between the .tflite and the quantized torch module it was converted from, on the first
+    FIDELITY_IMAGES reference images (the fake-quantized torch module is slow)."""
     from edgeexport.runtimes.litert import LiteRTSession
 
     session = LiteRTSession(str(path), threads=ctx.options.threads)
     worst = 1.0
-    for i in range(ctx.reference_inputs.shape[0]):
+    for i in range(min(FIDELITY_IMAGES, ctx.reference_inputs.shape[0])):
         x = ctx.reference_inputs[i : i + 1]
         xt = torch.from_numpy(x.transpose(0, 2, 3, 1).copy() if nhwc else x.copy())
         with torch.no_grad():
