@@ -204,6 +204,22 @@ def _wanted(variant: stages.Variant, stage: ModuleType, options: ExportOptions) 
     return fmt in options.formats and variant.precision.kind in options.precisions
 
 
+def _with_parents(
+    candidates: list[tuple[ModuleType, stages.Variant]], wanted: set[str]
+) -> list[tuple[ModuleType, stages.Variant]]:
+    """The wanted variants plus every variant they may take as parent (``--precisions int8`` still needs
+    the fp32 ONNX it quantizes), in the given order."""
+    by_id = {v.id: v for _, v in candidates}
+    keep, queue = set(), list(wanted)
+    while queue:
+        vid = queue.pop()
+        if vid in keep or vid not in by_id:
+            continue
+        keep.add(vid)
+        queue.extend(by_id[vid].parents)
+    return [(s, v) for s, v in candidates if v.id in keep]
+
+
 def run_variant(
     ctx: ExportContext,
     stage: ModuleType,
@@ -269,7 +285,7 @@ def export(card: ModelCard, options: ExportOptions, log: Any = None) -> Manifest
         manifest.artifacts.update(old.artifacts)
     registry = stages.load_stages()
     candidates = [(registry.get(n), v) for n in stages.STAGE_MODULES for v in registry.get(n).variants(ctx)]
-    todo = stages.plan([(s, v) for s, v in candidates if _wanted(v, s, options)])
+    todo = stages.plan(_with_parents(candidates, {v.id for s, v in candidates if _wanted(v, s, options)}))
     for i, (stage, variant) in enumerate(todo, 1):
         log(f"[{i}/{len(todo)}] {variant.id} ({stage.NAME}) ...")
         art = run_variant(ctx, stage, variant, old, stage.tools())
