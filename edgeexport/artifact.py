@@ -65,7 +65,7 @@ class Artifact:
     details: dict[str, Any] = field(default_factory=dict)  # op counts, kernels that run in int8, ...
 
     def to_dict(self) -> dict[str, Any]:
-        return _jsonable(asdict(self))
+        return jsonable(asdict(self))
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Artifact:
@@ -74,14 +74,14 @@ class Artifact:
         return cls(**d)
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
     """JSON has no inf/nan: write them as strings so every reader can parse the manifest."""
     if isinstance(value, float) and not math.isfinite(value):
         return str(value)
     if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
+        return {k: jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     return value
 
 
@@ -149,7 +149,7 @@ def output_to(log_path: Path) -> Iterator[None]:
 
 def write_json_atomic(path: Path, data: Any) -> None:
     with atomic_output(path) as tmp:
-        tmp.write_text(json.dumps(_jsonable(data), indent=2, sort_keys=False) + "\n")
+        tmp.write_text(json.dumps(jsonable(data), indent=2, sort_keys=False) + "\n")
 
 
 @dataclass

@@ -19,6 +19,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--calibration-count", type=int, default=None, help="calibration images (default: all)")
     p.add_argument("--nhwc", action="store_true", help="TFLite with NHWC inputs/outputs (to_channel_last_io)")
     p.add_argument("--int8-io", action="store_true", help="TFLite full int8 with int8 inputs/outputs")
+    p.add_argument(
+        "--int8-types",
+        default="u8u8",
+        choices=("u8u8", "u8s8", "s8s8"),
+        help="ORT static int8 activation+weight types (default u8u8: no x86 AVX2 saturation; docs/int8.md)",
+    )
+    p.add_argument("--reduce-range", action="store_true", help="ORT static int8 with 7-bit weights")
     p.add_argument("--threads", type=int, default=2, help="threads for conversion and parity runs")
     p.add_argument("--out", default=str(pipeline.ARTIFACTS_ROOT), help="artifact root folder")
 
@@ -62,6 +69,8 @@ def main(args: argparse.Namespace) -> int:
         calibration_count=args.calibration_count,
         nhwc=args.nhwc,
         int8_io=args.int8_io,
+        int8_types=args.int8_types,
+        reduce_range=args.reduce_range,
         threads=args.threads,
         root=Path(args.out),
     )

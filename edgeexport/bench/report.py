@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import csv
 import json
-import math
 from pathlib import Path
 from typing import Any
 
+from edgeexport.artifact import jsonable
 from edgeexport.bench import SCHEMA, stats
 from edgeexport.errors import EdgeExportError
 
@@ -23,20 +23,9 @@ RESULT_KEYS = (
 CSV_COLUMNS = (
     "card", "artifact", "runtime", "status", "file_size_bytes", "load_s", "first_inference_ms", "n",
     "mean_ms", "std_ms", "min_ms", "p50_ms", "p50_ci_lo_ms", "p50_ci_hi_ms", "p90_ms", "p99_ms", "max_ms",
-    "cv", "peak_mb", "resident_mb", "parity_passed", "cosine", "max_abs", "top1_agreement", "accuracy_top1",
-    "emulated",
+    "cv", "peak_mb", "resident_mb", "parity_passed", "cosine", "cosine_mean", "max_abs", "top1_agreement",
+    "accuracy_top1", "emulated",
 )  # fmt: skip
-
-
-def jsonable(value: Any) -> Any:
-    """JSON has no inf/nan: write them as strings (as the manifest does)."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    if isinstance(value, dict):
-        return {k: jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    return value
 
 
 def write_json(path: Path, doc: dict[str, Any]) -> None:
@@ -84,6 +73,7 @@ def flat_row(r: dict[str, Any]) -> dict[str, Any]:
         "resident_mb": mb(mem.get("resident_bytes")),
         "parity_passed": par.get("passed"),
         "cosine": par.get("cosine"),
+        "cosine_mean": par.get("cosine_mean"),
         "max_abs": par.get("max_abs"),
         "top1_agreement": par.get("top1_agreement"),
         "accuracy_top1": (r.get("accuracy") or {}).get("top1"),

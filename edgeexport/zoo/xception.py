@@ -15,6 +15,9 @@ The first two convolutions are unpadded (299 -> 149 -> 147), as in Keras' refere
 Module names follow Cadene's ``pretrainedmodels`` / timm's ``legacy_xception`` (``conv1``, ``bn1``,
 ``block1``..``block12`` with ``skip``/``skipbn``/``rep``, ``conv3``, ``bn4``, ...), so their checkpoints
 map key for key (Cadene's classifier is ``last_linear``, here and in timm ``fc``).
+
+``width_mult`` (not in the paper; 1.0 is the paper's network) scales every width, rounded to a multiple
+of 8: the Fashion-MNIST card uses 0.5, a quarter of the parameters, so its weights fit in the repository.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import torch
 from torch import nn
 
 from edgeexport.zoo import register_model
-from edgeexport.zoo.layers import init_weights
+from edgeexport.zoo.layers import init_weights, make_divisible
 
 
 class XBlock(NamedTuple):
@@ -86,28 +89,33 @@ class Block(nn.Module):
 
 
 class Xception(nn.Module):
-    def __init__(self, *, num_classes: int = 1000, in_channels: int = 3) -> None:
+    def __init__(self, *, num_classes: int = 1000, in_channels: int = 3, width_mult: float = 1.0) -> None:
         super().__init__()
+
+        def w(channels: int) -> int:
+            return channels if width_mult == 1.0 else make_divisible(channels * width_mult)
+
         # Figure 5, entry flow stem: Conv 32 3x3 stride 2, Conv 64 3x3 (both unpadded), each + BN + ReLU.
-        self.conv1 = nn.Conv2d(in_channels, 32, 3, stride=2, bias=False)
-        self.bn1 = nn.BatchNorm2d(32)
-        self.conv2 = nn.Conv2d(32, 64, 3, bias=False)
-        self.bn2 = nn.BatchNorm2d(64)
+        self.conv1 = nn.Conv2d(in_channels, w(32), 3, stride=2, bias=False)
+        self.bn1 = nn.BatchNorm2d(w(32))
+        self.conv2 = nn.Conv2d(w(32), w(64), 3, bias=False)
+        self.bn2 = nn.BatchNorm2d(w(64))
         self.relu = nn.ReLU(inplace=True)
 
-        ch = 64
+        ch = w(64)
         self.block_names: tuple[str, ...] = tuple(f"block{i}" for i in range(1, len(ARCH) + 1))
         for name, row in zip(self.block_names, ARCH, strict=True):
-            self.add_module(name, Block(ch, row))
-            ch = row.widths[-1]
+            scaled = row._replace(widths=tuple(w(c) for c in row.widths))
+            self.add_module(name, Block(ch, scaled))
+            ch = scaled.widths[-1]
 
         # Figure 5, exit flow tail: SeparableConv 1536 and 2048, each + BN + ReLU, then global pooling.
-        self.conv3 = SeparableConv2d(ch, 1536)
-        self.bn3 = nn.BatchNorm2d(1536)
-        self.conv4 = SeparableConv2d(1536, 2048)
-        self.bn4 = nn.BatchNorm2d(2048)
+        self.conv3 = SeparableConv2d(ch, w(1536))
+        self.bn3 = nn.BatchNorm2d(w(1536))
+        self.conv4 = SeparableConv2d(w(1536), w(2048))
+        self.bn4 = nn.BatchNorm2d(w(2048))
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
-        self.fc = nn.Linear(2048, num_classes)
+        self.fc = nn.Linear(w(2048), num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.relu(self.bn1(self.conv1(x)))
@@ -120,7 +128,7 @@ class Xception(nn.Module):
 
 
 @register_model("xception")
-def xception(*, num_classes: int = 1000, in_channels: int = 3) -> Xception:
-    model = Xception(num_classes=num_classes, in_channels=in_channels)
+def xception(*, num_classes: int = 1000, in_channels: int = 3, width_mult: float = 1.0) -> Xception:
+    model = Xception(num_classes=num_classes, in_channels=in_channels, width_mult=width_mult)
     init_weights(model)
     return model

@@ -1,0 +1,116 @@
+"""The x86 parity matrix: every artifact of the CI model set on every runtime that runs it, against PyTorch.
+
+Driven by the registries: the cards in PARITY_SET, the artifacts ``pipeline.planned`` says an export makes,
+and the runtimes whose formats include the artifact's. Ids read ``<card>-<artifact>-<runtime>``. Each case
+re-runs the exported file through the device-side harness (``edgeexport.bench`` parity mode, numpy + the
+runtime) and judges it with the card's tolerances; a miss names the metric, the value and the tolerance.
+
+Exports go to ``artifacts/`` as ``make export`` writes them (content-addressed: a re-run re-uses them).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from edgeexport import cards, parity, pipeline, runtimes
+from edgeexport.bench import parity_only, targets
+
+PARITY_SET = ("mobilenetv3_small", "mobilenet_v2", "shufflenet_v2_x1_0", "mobilenetv3_small_fmnist")
+OPTIONS = pipeline.ExportOptions()
+pytestmark = pytest.mark.slow
+
+
+def _cases() -> list[Any]:
+    cases = []
+    for name in PARITY_SET:
+        for artifact, fmt in pipeline.planned(cards.get_card(name), OPTIONS):
+            for runtime in runtimes.RUNTIMES.names():
+                if fmt in runtimes.RUNTIMES.get(runtime).formats:
+                    cases.append(pytest.param(name, artifact, runtime, id=f"{name}-{artifact}-{runtime}"))
+    return cases
+
+
+_EXPORTED: dict[str, Path] = {}
+
+
+def exported(name: str) -> tuple[Path, dict[str, Any]]:
+    """The card's export folder and manifest (exported once per session)."""
+    if name not in _EXPORTED:
+        pipeline.export(cards.get_card(name), OPTIONS, log=lambda message: None)
+        _EXPORTED[name] = OPTIONS.root / name
+    folder = _EXPORTED[name]
+    return folder, json.loads((folder / "manifest.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def outputs_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("parity-outputs")
+
+
+def run(name: str, artifact: str, runtime: str, out_dir: Path) -> dict[str, Any]:
+    """The harness's parity-mode result for one artifact (its outputs saved in ``out_dir``)."""
+    reason = runtimes.unavailable(runtime)
+    if reason:
+        pytest.skip(f"{runtime}: unavailable here: {reason}")
+    folder, manifest = exported(name)
+    entry = next(a for a in manifest["artifacts"] if a["id"] == artifact)
+    if not entry.get("sha256"):
+        pytest.fail(f"{name}/{artifact} was not written at export: {entry.get('reason')}")
+    found, _ = targets.targets(runtime, folder, manifest)
+    target = next(t for t in found if t.artifact == artifact)
+    options = {"provider": "cpu"} if runtime == "onnxruntime" else {}
+    result = parity_only.run_target(target, options, threads=2, images=None, out_dir=out_dir)
+    assert result["status"] in ("ok", "parity miss"), f"{result['status']}: {result['reason']}"
+    return result
+
+
+@pytest.mark.parametrize(("name", "artifact", "runtime"), _cases())
+def test_artifact_matches_pytorch(name: str, artifact: str, runtime: str, outputs_dir: Path) -> None:
+    result = run(name, artifact, runtime, outputs_dir)
+    misses = [f"{m['metric']} {m['value']:.6g} (tolerance {m['op']} {m['limit']:g})" for m in _misses(result)]
+    limit = cards.get_card(name).tolerance.accuracy_drop
+    accuracy = result.get("accuracy")
+    if limit is not None and accuracy:
+        drop = 100 * (accuracy["reference_top1"] - accuracy["top1"])
+        if drop > limit:
+            misses.append(f"top-1 drop {drop:.2f} points (tolerance <= {limit:g})")
+    assert result["parity"]["checks"], "no tolerance recorded: nothing was judged"
+    assert not misses, f"{name}/{artifact} on {runtime} vs PyTorch: " + "; ".join(misses)
+
+
+def _misses(result: dict[str, Any]) -> list[dict[str, Any]]:
+    return [c for c in result["parity"]["checks"] if not c["ok"]]
+
+
+def _outputs(name: str, artifact: str, runtime: str, out_dir: Path) -> list[list[np.ndarray]]:
+    path = out_dir / f"{name}.{artifact}.npz"
+    if not path.exists():
+        run(name, artifact, runtime, out_dir)
+    return parity_only.load_outputs(path)
+
+
+@pytest.mark.parametrize("name", PARITY_SET)
+def test_onnxruntime_and_litert_fp32_agree(name: str, outputs_dir: Path) -> None:
+    ort = _outputs(name, "onnx_fp32_sim", "onnxruntime", outputs_dir)
+    lite = _outputs(name, "tflite_fp32", "litert", outputs_dir)
+    card = cards.get_card(name)
+    limits = pipeline.limits_for(card, "fp32")
+    report = parity.compare(ort, lite, limits, classification=card.task == "classification")
+    assert report.passed, f"{name}: ORT fp32 vs LiteRT fp32: " + "; ".join(map(str, report.misses))
+
+
+@pytest.mark.parametrize("name", PARITY_SET)
+def test_onnxruntime_and_litert_int8_agree(name: str, outputs_dir: Path) -> None:
+    """ORT static int8 and TFLite full int8 are two quantizations of one model: judged against each other
+    with the card's int8 tolerances (mean cosine, top-1 agreement)."""
+    ort = _outputs(name, "onnx_int8", "onnxruntime", outputs_dir)
+    lite = _outputs(name, "tflite_int8", "litert", outputs_dir)
+    card = cards.get_card(name)
+    limits = pipeline.limits_for(card, "int8")
+    report = parity.compare(ort, lite, limits, classification=card.task == "classification")
+    assert report.passed, f"{name}: ORT int8 vs TFLite int8: " + "; ".join(map(str, report.misses))
