@@ -53,8 +53,10 @@ train: setup
 arm-env: setup
 	bash scripts/arm-env.sh
 
-# make arm-parity [ARTIFACTS=artifacts] [MODEL=...] [ARM_ARGS='--cpu neoverse-n1 --jobs 2'] (docs/arm.md)
+# make arm-parity [MODEL=...] [ARM_ARGS='--cpu neoverse-n1 --jobs 2'] (docs/arm.md): exports MODEL's ONNX
+# and TFLite artifacts first (cached: a no-op when they are current), or uses ARTIFACTS=<root> as it is
 arm-parity: arm-env
+	$(if $(ARTIFACTS),,$(PY) -m edgeexport export $(MODEL) --formats onnx,tflite)
 	$(PY) scripts/arm-parity.py --artifacts $(or $(ARTIFACTS),artifacts) --model $(MODEL) $(ARM_ARGS)
 
 bench-export: setup

@@ -39,7 +39,8 @@ def summary(manifest: Manifest) -> None:
     from rich.table import Table
 
     t = Table(title=f"{manifest.card}: artifacts")
-    for col in ("artifact", "weights / activations / io", "size", "cosine", "max abs", "top-1", "status"):
+    cols = ("artifact", "weights / act / io", "size", "cos mean", "cos worst", "max abs", "top-1", "status")
+    for col in cols:
         t.add_column(col)
     for a in manifest.artifacts.values():
         p = a.parity or {}
@@ -49,6 +50,7 @@ def summary(manifest: Manifest) -> None:
             a.id,
             f"{a.precision.weights} / {a.precision.activations} / {a.precision.io}",
             f"{a.size / 1e6:.2f} MB" if a.size else "-",
+            f"{p['cosine_mean']:.6f}" if isinstance(p.get("cosine_mean"), float) else "-",
             f"{p['cosine']:.6f}" if isinstance(p.get("cosine"), float) else "-",
             f"{p['max_abs']:.2e}" if isinstance(p.get("max_abs"), float) else "-",
             f"{top1:.1%}" if isinstance(top1, float) else "-",
