@@ -8,7 +8,7 @@ import os
 import platform
 import subprocess
 import sys
-import textwrap
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -20,18 +20,6 @@ from edgeexport.bench import SCHEMA, report
 
 REPO = Path(__file__).resolve().parent.parent
 SHORT = ["--min-runs", "5", "--min-time", "0.1", "--warmup-runs", "1", "--warmup-time", "0", "--threads", "1"]
-TINY = """
-name = "tinybench"
-task = "classification"
-[architecture]
-name = "mobilenet_v3"
-args = { variant = "small", num_classes = 10 }
-[input]
-shape = [1, 3, 32, 32]
-[preprocess]
-mean = [0.485, 0.456, 0.406]
-std = [0.229, 0.224, 0.225]
-"""
 # A meta-path finder in a sitecustomize: every Python started with this folder on PYTHONPATH (the
 # harness's children too) fails to import the listed packages.
 BLOCKER = """
@@ -119,10 +107,9 @@ def onnx_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def tiny_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def tiny_root(tmp_path_factory: pytest.TempPathFactory, write_tiny_card: Callable) -> Path:
     """A tiny card exported by the real pipeline to ONNX and TFLite (fp32 only): ~40 s, slow tests only."""
-    card_file = tmp_path_factory.mktemp("cards") / "tinybench.toml"
-    card_file.write_text(textwrap.dedent(TINY))
+    card_file = write_tiny_card(tmp_path_factory.mktemp("cards"), "tinybench", 32)
     root = tmp_path_factory.mktemp("artifacts")
     options = pipeline.ExportOptions(formats=("onnx", "tflite"), precisions=("fp32",), root=root)
     pipeline.export(cards.load_card_file(card_file), options, log=lambda m: None)

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -15,25 +16,10 @@ from edgeexport import cards, pipeline
 from edgeexport.artifact import sha256_path
 from edgeexport.stages import onnx_simplify
 
-TINY = """
-name = "tiny"
-task = "classification"
-[architecture]
-name = "mobilenet_v3"
-args = { variant = "small", num_classes = 10 }
-[input]
-shape = [1, 3, 64, 64]
-[preprocess]
-mean = [0.485, 0.456, 0.406]
-std = [0.229, 0.224, 0.225]
-"""
-
 
 @pytest.fixture(scope="module")
-def tiny_card(tmp_path_factory: pytest.TempPathFactory) -> cards.ModelCard:
-    path = tmp_path_factory.mktemp("cards") / "tiny.toml"
-    path.write_text(textwrap.dedent(TINY))
-    return cards.load_card_file(path)
+def tiny_card(tmp_path_factory: pytest.TempPathFactory, write_tiny_card: Callable) -> cards.ModelCard:
+    return cards.load_card_file(write_tiny_card(tmp_path_factory.mktemp("cards"), "tiny", 64))
 
 
 def onnx_only(root: Path) -> pipeline.ExportOptions:
@@ -218,8 +204,9 @@ fp32_max_abs = 1e-3     # random weights: large logits, ORT's rounding reaches 1
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize(("fmt", "artifact"), [("onnx", "onnx_int8"), ("tflite", "tflite_int8_aeq")])
 def test_accuracy_aware_int8_keeps_the_worst_layers_in_float(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    fmt: str, artifact: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from edgeexport import quant_search
 
@@ -227,22 +214,23 @@ def test_accuracy_aware_int8_keeps_the_worst_layers_in_float(
     real_search = quant_search.search
 
     def impossible_target(*args: object) -> dict:
-        return real_search(*args[:6], -100.0, *args[7:])  # type: ignore[arg-type]
+        return real_search(*args[:5], -100.0, *args[6:])  # type: ignore[arg-type]
 
     monkeypatch.setattr(quant_search, "search", impossible_target)
     path = tmp_path / "tinyf.toml"
     path.write_text(textwrap.dedent(TINY_FMNIST))
     card = cards.load_card_file(path)
     options = pipeline.ExportOptions(
-        formats=("onnx",), precisions=("int8",), calibration_count=64, root=tmp_path / "out"
+        formats=(fmt,), precisions=("int8",), calibration_count=64, root=tmp_path / "out"
     )
     arts = pipeline.export(card, options, log=lambda m: None).artifacts
-    search = arts["onnx_int8"].details["accuracy_aware"]
+    assert arts[artifact].sha256, arts[artifact].reason  # written (random weights: its parity may miss)
+    search = arts[artifact].details["accuracy_aware"]
     assert len(search["kept_in_float"]) == 1 and len(search["rounds"]) == 2
     assert search["rounds"][1]["excluded"] == search["kept_in_float"][:1]
     assert search["met_on_val"] is False
     assert set(search["latency_ms_1_thread"]) == {"all_int8", "with_float_layers"}
     assert search["target_drop_points"] == -100.0
-    acc = arts["onnx_int8"].parity["accuracy"]  # type: ignore[index]
+    acc = arts[artifact].parity["accuracy"]  # type: ignore[index]
     assert acc["pytorch_top1"] is not None and acc["max_drop"] == 100.0
     assert "drop_points" in acc

@@ -106,11 +106,16 @@ def test_onnxruntime_and_litert_fp32_agree(name: str, outputs_dir: Path) -> None
 
 @pytest.mark.parametrize("name", PARITY_SET)
 def test_onnxruntime_and_litert_int8_agree(name: str, outputs_dir: Path) -> None:
-    """ORT static int8 and TFLite full int8 are two quantizations of one model: judged against each other
-    with the card's int8 tolerances (mean cosine, top-1 agreement)."""
+    """ORT static int8 and TFLite full int8 are two quantizations of one model, each allowed its own error
+    against PyTorch, so against each other they get what two such errors allow: top-1 agreement
+    2a - 1 (each misses at most 1 - a of the images), mean cosine t^2 (two independent errors of cosine
+    t each). Measured on mobilenetv3_small: 0.968 and 0.967 against PyTorch, 0.943 against each other."""
     ort = _outputs(name, "onnx_int8", "onnxruntime", outputs_dir)
     lite = _outputs(name, "tflite_int8", "litert", outputs_dir)
     card = cards.get_card(name)
-    limits = pipeline.limits_for(card, "int8")
+    own = pipeline.limits_for(card, "int8")
+    limits = {"cosine_mean": own["cosine_mean"] ** 2}
+    if "top1_agreement" in own:
+        limits["top1_agreement"] = 2 * own["top1_agreement"] - 1
     report = parity.compare(ort, lite, limits, classification=card.task == "classification")
     assert report.passed, f"{name}: ORT int8 vs TFLite int8: " + "; ".join(map(str, report.misses))

@@ -127,18 +127,17 @@ def run(ctx: ExportContext, variant: Variant, parent: Path | None, out: Path) ->
                 )
 
             if ctx.validation is not None and ctx.card.tolerance.accuracy_drop is not None:
-                from edgeexport.quant_search import search
+                from edgeexport import quant_search
 
                 val_x, val_y, val_top1 = ctx.validation
-                details["accuracy_aware"] = search(
-                    quantize,
-                    parent,
+                backend = quant_search.ort_backend(quantize, parent, val_x, ctx.card.input.name)
+                details["accuracy_aware"] = quant_search.search(
+                    backend,
                     out,
                     val_x,
                     val_y,
                     val_top1,
                     ctx.card.tolerance.accuracy_drop,
-                    ctx.card.input.name,
                     list(c["nodes_to_exclude"]),
                 )
             else:

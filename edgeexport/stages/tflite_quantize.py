@@ -5,13 +5,16 @@ fp16/dynamic recipes run internally), on the fp32 file litert-torch wrote.
 - ``tflite_dynrange_w8``: int8 weights, activations quantized at run time by hybrid kernels. Not "int8".
 - ``tflite_int8_aeq``: full int8 (per-channel int8 weights, int8 activations), calibrated with GLOBAL
   min/max on the card's real images (the default moving-average calibration clipped logits: PITFALLS);
-  float32 inputs/outputs with quantize/dequantize at the edges, or int8 I/O with ``--int8-io``.
+  float32 inputs/outputs with quantize/dequantize at the edges, or int8 I/O with ``--int8-io``. When the
+  card sets ``accuracy_drop`` on labelled data, the accuracy-aware search (edgeexport/quant_search.py)
+  keeps the ops that lose the most in float (``NO_QUANTIZE`` recipe entries) until the val drop holds.
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +26,7 @@ if TYPE_CHECKING:
     from edgeexport.pipeline import ExportContext
 
 NAME = "tflite_quantize"
-VERSION = "1"
+VERSION = "2"
 SRC = "tflite"
 DST = "tflite"
 
@@ -74,12 +77,22 @@ def variants(ctx: ExportContext) -> list[Variant]:
 
 
 def run(ctx: ExportContext, variant: Variant, parent: Path | None, out: Path) -> dict[str, Any]:
-    from ai_edge_quantizer import algorithm_manager, calibrator, qtyping, recipe
-    from ai_edge_quantizer import quantizer as aeq
-    from ai_edge_quantizer.utils import qsv_utils
-
     if parent is None:
         raise ValueError("tflite_quantize needs the fp32 .tflite as parent")
+    details = {}
+    if variant.id.startswith("tflite_int8_aeq"):
+        details = _static_int8(ctx, variant, parent, out)
+    else:
+        _weights_quantized(variant, parent, out)
+    ops = op_histogram(out)
+    return {**details, "ops": ops, "transpose_ops": ops.get("TRANSPOSE", 0), "io_dtypes": io_dtypes(out)}
+
+
+def _weights_quantized(variant: Variant, parent: Path, out: Path) -> None:
+    """float16 weights (FLOAT_CASTING) or dynamic-range int8 weights."""
+    from ai_edge_quantizer import algorithm_manager, qtyping, recipe
+    from ai_edge_quantizer import quantizer as aeq
+
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         if variant.id.startswith("tflite_fp16w"):
             qt = aeq.Quantizer(str(parent))
@@ -91,26 +104,73 @@ def run(ctx: ExportContext, variant: Variant, parent: Path | None, out: Path) ->
                 algorithm_key=algorithm_manager.AlgorithmName.FLOAT_CASTING,
             )
             result = qt.quantize()
-        elif variant.id.startswith("tflite_dynrange_w8"):
-            result = aeq.Quantizer(str(parent), recipe.dynamic_wi8_afp32()).quantize()
         else:
-            qt = aeq.Quantizer(str(parent), recipe.static_wi8_ai8())
-            if variant.config["io"] == "float32":
-                for op in (qtyping.TFLOperationName.INPUT, qtyping.TFLOperationName.OUTPUT):
-                    qt.update_quantization_recipe(
-                        regex=".*",
-                        operation_name=op,
-                        algorithm_key=algorithm_manager.AlgorithmName.NO_QUANTIZE,
-                    )
-            feeds = _calibration_feeds(ctx, parent, bool(variant.config["nhwc"]))
-            cal = calibrator.Calibrator(
-                parent.read_bytes(), num_threads=ctx.options.threads, qsv_update_func=qsv_utils.min_max_update
-            )
-            cal.calibrate(feeds, qt._recipe_manager)  # what Quantizer.calibrate passes, with global min/max
-            result = qt.quantize(cal.get_model_qsvs())
+            result = aeq.Quantizer(str(parent), recipe.dynamic_wi8_afp32()).quantize()
         result.export_model(str(out), overwrite=True)
-    ops = op_histogram(out)
-    return {"ops": ops, "transpose_ops": ops.get("TRANSPOSE", 0), "io_dtypes": io_dtypes(out)}
+
+
+def _static_int8(ctx: ExportContext, variant: Variant, parent: Path, out: Path) -> dict[str, Any]:
+    """Full int8 with global min/max calibration; accuracy-aware when the card asks for it."""
+    nhwc = bool(variant.config["nhwc"])
+    feeds = _calibration_feeds(ctx, parent, nhwc)
+
+    def quantize(float_layers: list[str], target: Path) -> None:
+        _aeq_int8(parent, target, feeds, float_layers, float_io=variant.config["io"] == "float32", threads=2)
+
+    if ctx.validation is None or ctx.card.tolerance.accuracy_drop is None:
+        quantize([], out)
+        return {}
+    from edgeexport import quant_search
+    from edgeexport.runtimes import litert
+    from edgeexport.tflite_doctor import op_losses
+
+    val_x, val_y, val_top1 = ctx.validation
+    key = next(iter(feeds))
+    arg = next(iter(feeds[key][0]))
+    sample = val_x[: quant_search.DOCTOR_IMAGES]
+    doctor_feeds = {key: [{arg: (x.transpose(1, 2, 0) if nhwc else x)[None]} for x in sample]}
+
+    def most_harmful(path: Path) -> list[str]:
+        return [row.output for row in op_losses(parent, path, doctor_feeds)]
+
+    backend = quant_search.Backend(
+        quantize, lambda path, threads: litert.load(str(path), threads), most_harmful
+    )
+    search = quant_search.search(backend, out, val_x, val_y, val_top1, ctx.card.tolerance.accuracy_drop, [])
+    return {"accuracy_aware": search}
+
+
+def _aeq_int8(
+    parent: Path,
+    out: Path,
+    feeds: dict[str, list[dict[str, Any]]],
+    float_layers: list[str],
+    *,
+    float_io: bool,
+    threads: int,
+) -> None:
+    """ai-edge-quantizer static int8, global min/max; ops named by their output tensor stay float."""
+    from ai_edge_quantizer import algorithm_manager, calibrator, qtyping, recipe
+    from ai_edge_quantizer import quantizer as aeq
+    from ai_edge_quantizer.utils import qsv_utils
+
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        qt = aeq.Quantizer(str(parent), recipe.static_wi8_ai8())
+        keep_float = [(".*", op) for op in (qtyping.TFLOperationName.INPUT, qtyping.TFLOperationName.OUTPUT)]
+        keep_float = keep_float if float_io else []
+        # an op's scope is its output tensor names, each followed by ";"
+        keep_float += [
+            (f"^{re.escape(name)};$", qtyping.TFLOperationName.ALL_SUPPORTED) for name in float_layers
+        ]
+        for regex, op in keep_float:
+            qt.update_quantization_recipe(
+                regex=regex, operation_name=op, algorithm_key=algorithm_manager.AlgorithmName.NO_QUANTIZE
+            )
+        cal = calibrator.Calibrator(
+            parent.read_bytes(), num_threads=threads, qsv_update_func=qsv_utils.min_max_update
+        )
+        cal.calibrate(feeds, qt._recipe_manager)  # what Quantizer.calibrate passes, with global min/max
+        qt.quantize(cal.get_model_qsvs()).export_model(str(out), overwrite=True)
 
 
 def _calibration_feeds(ctx: ExportContext, fp32_path: Path, nhwc: bool) -> dict[str, list[dict[str, Any]]]:
