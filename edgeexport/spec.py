@@ -109,7 +109,7 @@ class Tolerance:
     fp16_cosine: float = 0.9999
     int8_cosine: float = 0.95  # on the MEAN per-sample cosine; the worst sample is reported, not judged
     # 0 = reported, not judged: on seeded random weights the top-1/top-2 logit gap (median 0.29 logit std
-    # on the held-out photos) is below int8 noise, so top-1 agreement measures luck (docs/int8.md)
+    # on the held-out photos) is below the int8 error (median 0.31 std), so top-1 agreement measures luck
     int8_top1: float = 0.80
     # On labelled evaluation data: the most top-1 accuracy (in percentage points) an artifact may lose
     # against PyTorch fp32. None: reported, not judged.

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from edgeexport import cards, parity, pipeline, runtimes
-from edgeexport.bench import parity_only, targets
+from edgeexport.bench import parity_only, runner, targets
 
 PARITY_SET = ("mobilenetv3_small", "mobilenet_v2", "shufflenet_v2_x1_0", "mobilenetv3_small_fmnist")
 OPTIONS = pipeline.ExportOptions()
@@ -63,7 +63,7 @@ def run(name: str, artifact: str, runtime: str, out_dir: Path) -> dict[str, Any]
         pytest.fail(f"{name}/{artifact} was not written at export: {entry.get('reason')}")
     found, _ = targets.targets(runtime, folder, manifest)
     target = next(t for t in found if t.artifact == artifact)
-    options = {"provider": "cpu"} if runtime == "onnxruntime" else {}
+    options = runner.runtime_options(runtime, "cpu", True)  # what `bench parity` passes by default
     result = parity_only.run_target(target, options, threads=2, images=None, out_dir=out_dir)
     assert result["status"] in ("ok", "parity miss"), f"{result['status']}: {result['reason']}"
     return result

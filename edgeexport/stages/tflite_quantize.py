@@ -18,6 +18,8 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from edgeexport.artifact import Precision
 from edgeexport.stages import Variant, versions
 from edgeexport.tflite_ops import io_dtypes, op_histogram
@@ -112,10 +114,11 @@ def _weights_quantized(variant: Variant, parent: Path, out: Path) -> None:
 def _static_int8(ctx: ExportContext, variant: Variant, parent: Path, out: Path) -> dict[str, Any]:
     """Full int8 with global min/max calibration; accuracy-aware when the card asks for it."""
     nhwc = bool(variant.config["nhwc"])
-    feeds = _calibration_feeds(ctx, parent, nhwc)
+    feeds = _feeds(parent, ctx.calibration, nhwc)
+    float_io = variant.config["io"] == "float32"
 
     def quantize(float_layers: list[str], target: Path) -> None:
-        _aeq_int8(parent, target, feeds, float_layers, float_io=variant.config["io"] == "float32", threads=2)
+        _aeq_int8(parent, target, feeds, float_layers, float_io=float_io, threads=ctx.options.threads)
 
     if ctx.validation is None or ctx.card.tolerance.accuracy_drop is None:
         quantize([], out)
@@ -125,10 +128,7 @@ def _static_int8(ctx: ExportContext, variant: Variant, parent: Path, out: Path) 
     from edgeexport.tflite_doctor import op_losses
 
     val_x, val_y, val_top1 = ctx.validation
-    key = next(iter(feeds))
-    arg = next(iter(feeds[key][0]))
-    sample = val_x[: quant_search.DOCTOR_IMAGES]
-    doctor_feeds = {key: [{arg: (x.transpose(1, 2, 0) if nhwc else x)[None]} for x in sample]}
+    doctor_feeds = _feeds(parent, val_x[: quant_search.DOCTOR_IMAGES], nhwc)
 
     def most_harmful(path: Path) -> list[str]:
         return [row.output for row in op_losses(parent, path, doctor_feeds)]
@@ -173,14 +173,15 @@ def _aeq_int8(
         qt.quantize(cal.get_model_qsvs()).export_model(str(out), overwrite=True)
 
 
-def _calibration_feeds(ctx: ExportContext, fp32_path: Path, nhwc: bool) -> dict[str, list[dict[str, Any]]]:
+def _feeds(fp32_path: Path, images: np.ndarray, nhwc: bool) -> dict[str, list[dict[str, Any]]]:
+    """ai-edge-quantizer's input format: {signature: [{input name: one batch-1 image}, ...]}."""
     from edgeexport.runtimes.litert import _interpreter_module
 
     interp = _interpreter_module().Interpreter(model_path=str(fp32_path))
     signatures = interp.get_signature_list()
     key = next(iter(signatures))
     arg = signatures[key]["inputs"][0]
-    batches = [ctx.calibration[i : i + 1] for i in range(ctx.calibration.shape[0])]
+    batches = [images[i : i + 1] for i in range(images.shape[0])]
     if nhwc:
         batches = [b.transpose(0, 2, 3, 1).copy() for b in batches]
     return {key: [{arg: b} for b in batches]}
