@@ -6,6 +6,7 @@ import argparse
 
 from edgeexport import cards, pipeline
 from edgeexport.artifact import Manifest
+from edgeexport.stages.onnx_quantize import METHODS, TYPES
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -13,16 +14,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--all", action="store_true", help="export every card in models/")
     p.add_argument("--formats", default=",".join(pipeline.FORMATS), help="comma list: onnx,tflite,coreml")
     p.add_argument("--precisions", default=",".join(pipeline.PRECISIONS), help="comma list: fp32,fp16,int8")
-    p.add_argument(
-        "--calibration", default="MinMax", help="static int8 calibration: MinMax, Entropy, Percentile"
-    )
+    p.add_argument("--calibration", default="MinMax", help=f"static int8 calibration: {', '.join(METHODS)}")
     p.add_argument("--calibration-count", type=int, default=None, help="calibration images (default: all)")
     p.add_argument("--nhwc", action="store_true", help="TFLite with NHWC inputs/outputs (to_channel_last_io)")
     p.add_argument("--int8-io", action="store_true", help="TFLite full int8 with int8 inputs/outputs")
     p.add_argument(
         "--int8-types",
         default="u8u8",
-        choices=("u8u8", "u8s8", "s8s8"),
+        choices=tuple(TYPES),
         help="ORT static int8 activation+weight types (default u8u8: no x86 AVX2 saturation; docs/int8.md)",
     )
     p.add_argument("--reduce-range", action="store_true", help="ORT static int8 with 7-bit weights")

@@ -52,11 +52,13 @@ class ExportOptions:
         for p in self.precisions:
             if p not in PRECISIONS:
                 raise EdgeExportError(f"unknown precision {p!r}{suggest(p, list(PRECISIONS))}")
-        if self.int8_types not in ("u8u8", "u8s8", "s8s8"):
-            raise EdgeExportError(f"unknown int8 types {self.int8_types!r}; use u8u8, u8s8 or s8s8")
-        if self.calibration_method not in ("MinMax", "Entropy", "Percentile"):
+        from edgeexport.stages.onnx_quantize import METHODS, TYPES
+
+        if self.int8_types not in TYPES:
+            raise EdgeExportError(f"unknown int8 types {self.int8_types!r}; use {', '.join(TYPES)}")
+        if self.calibration_method not in METHODS:
             raise EdgeExportError(
-                f"unknown calibration method {self.calibration_method!r}; use MinMax, Entropy or Percentile"
+                f"unknown calibration method {self.calibration_method!r}; use {', '.join(METHODS)}"
             )
 
 

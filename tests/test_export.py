@@ -128,6 +128,21 @@ def test_unknown_format_is_named() -> None:
         pipeline.ExportOptions(formats=("tflight",))
 
 
+@pytest.mark.parametrize(
+    "option, message",
+    [
+        ({"int8_types": "u8"}, "unknown int8 types 'u8'; use u8u8, u8s8, s8s8"),
+        (
+            {"calibration_method": "Minmax"},
+            "unknown calibration method 'Minmax'; use MinMax, Entropy, Percentile",
+        ),
+    ],
+)
+def test_unknown_int8_settings_are_named(option: dict[str, str], message: str) -> None:
+    with pytest.raises(Exception, match=message):
+        pipeline.ExportOptions(**option)
+
+
 @pytest.mark.slow
 def test_tflite_and_coreml_artifacts(tiny_card: cards.ModelCard, tmp_path: Path) -> None:
     pipeline.export(tiny_card, pipeline.ExportOptions(formats=("tflite", "coreml"), root=tmp_path))
