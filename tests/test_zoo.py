@@ -25,6 +25,16 @@ def test_every_registered_architecture_has_a_card() -> None:
     assert not missing, f"architectures with no model card (so no test): {sorted(missing)}"
 
 
+def test_every_family_has_a_trained_fashion_mnist_card() -> None:
+    trained = {
+        card.architecture.name
+        for card in map(cards.get_card, CARDS)
+        if card.data.evaluation == "fashion_mnist" and card.weights.source == "file" and card.weights.sha256
+    }
+    missing = set(zoo.load_families().names()) - trained
+    assert not missing, f"families with no trained *_fmnist card (no real int8 accuracy): {sorted(missing)}"
+
+
 def test_every_zoo_card_checks_a_published_figure() -> None:
     for name in CARDS:
         expect = cards.get_card(name).expect
