@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from edgeexport import cards, parity, pipeline, reference
-from edgeexport.stages.onnx_quantize import _Reader
+from edgeexport.stages.onnx_quantize import METHODS, _Reader
 
 TYPES = {"u8s8": ("QUInt8", "QInt8"), "u8u8": ("QUInt8", "QUInt8"), "s8s8": ("QInt8", "QInt8")}
 
@@ -49,7 +49,8 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", default="mobilenet_v2")
     p.add_argument("--types", default="u8s8,u8u8,s8s8")
-    p.add_argument("--methods", default="MinMax,Percentile")
+    p.add_argument("--methods", default="MinMax,Percentile", help=", ".join(METHODS))
+    p.add_argument("--reduce-range", default="no,yes", help="no, yes or no,yes")
     args = p.parse_args()
     card = cards.get_card(args.model)
     results = []
@@ -61,7 +62,11 @@ def main() -> None:
         prepared = Path(tmp) / "prepared.onnx"
         quant_pre_process(str(fp32), str(prepared), skip_symbolic_shape=True)
         ref_top1 = reference.top1(ctx.reference_outputs, ctx.reference_labels)
-        grid = itertools.product(args.types.split(","), (False, True), args.methods.split(","))
+        grid = itertools.product(
+            args.types.split(","),
+            [r == "yes" for r in args.reduce_range.split(",")],
+            args.methods.split(","),
+        )
         for types, reduce_range, method in grid:
             act, weight = TYPES[types]
             out = Path(tmp) / f"{types}-{reduce_range}-{method}.onnx"
@@ -75,7 +80,8 @@ def main() -> None:
                 weight_type=getattr(QuantType, weight),
                 per_channel=True,
                 reduce_range=reduce_range,
-                calibrate_method=getattr(CalibrationMethod, method),
+                calibrate_method=getattr(CalibrationMethod, METHODS[method][0]),
+                extra_options=dict(METHODS[method][1]),
             )
             row: dict[str, object] = {
                 "types": types,

@@ -134,7 +134,7 @@ def test_unknown_format_is_named() -> None:
         ({"int8_types": "u8"}, "unknown int8 types 'u8'; use u8u8, u8s8, s8s8"),
         (
             {"calibration_method": "Minmax"},
-            "unknown calibration method 'Minmax'; use MinMax, Entropy, Percentile",
+            "unknown calibration method 'Minmax'; use MinMax, MeanMinMax, Percentile, Percentile99.99",
         ),
     ],
 )
@@ -249,3 +249,18 @@ def test_accuracy_aware_int8_keeps_the_worst_layers_in_float(
     acc = arts[artifact].parity["accuracy"]  # type: ignore[index]
     assert acc["pytorch_top1"] is not None and acc["max_drop"] == 100.0
     assert "drop_points" in acc
+
+
+@pytest.mark.slow
+def test_every_calibration_method_changes_the_int8_model(tiny_card: cards.ModelCard, tmp_path: Path) -> None:
+    """A method that silently computes MinMax (as ORT's Entropy did) must not be offered."""
+    from edgeexport.stages.onnx_quantize import METHODS
+
+    digests = {}
+    for method in METHODS:
+        options = pipeline.ExportOptions(
+            formats=("onnx",), precisions=("int8",), calibration_method=method, root=tmp_path / method
+        )
+        exported = pipeline.export(tiny_card, options, log=lambda m: None)
+        digests[method] = exported.artifacts["onnx_int8"].sha256
+    assert all(digests.values()) and len(set(digests.values())) == len(METHODS), digests
