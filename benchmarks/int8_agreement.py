@@ -24,16 +24,13 @@ from pathlib import Path
 import numpy as np
 
 from edgeexport import cards, data, parity, pipeline
-from edgeexport.stages.onnx_quantize import METHODS, _Reader
+from edgeexport.runtimes.onnxruntime import OrtSession
+from edgeexport.stages.onnx_quantize import METHODS, pre_process, static_qdq
 
 
-def logits_of(path: Path, inputs: np.ndarray, name: str) -> np.ndarray:
-    import onnxruntime as ort
-
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = 2
-    session = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
-    return np.concatenate([session.run(None, {name: inputs[i : i + 1]})[0] for i in range(len(inputs))])
+def logits_of(path: Path, inputs: np.ndarray) -> np.ndarray:
+    session = OrtSession(str(path), threads=2)
+    return np.concatenate([session.run([inputs[i : i + 1]])[0] for i in range(len(inputs))])
 
 
 def summary(ref: np.ndarray, out: np.ndarray) -> dict[str, object]:
@@ -50,8 +47,6 @@ def summary(ref: np.ndarray, out: np.ndarray) -> dict[str, object]:
 
 def main() -> None:
     import torch
-    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
-    from onnxruntime.quantization.shape_inference import quant_pre_process
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", default="mobilenet_v2")
@@ -62,11 +57,10 @@ def main() -> None:
     methods = args.methods.split(",")
     with tempfile.TemporaryDirectory() as tmp:
         options = pipeline.ExportOptions(formats=("onnx",), precisions=("fp32",), root=Path(tmp))
-        exported = pipeline.export(card, options, log=lambda m: None)
-        ctx, _ = pipeline.prepare(card, options, log=lambda m: None)
+        exported, ctx = pipeline.export_with_context(card, options, log=lambda m: None)
         inputs = ctx.reference_inputs
         ref = np.concatenate([o[0] for o in ctx.reference_outputs])
-        ids = list(data.load(card.data.evaluation or card.data.calibration, "heldout").ids)
+        ids = list(ctx.reference_ids)
         sets = {"heldout": slice(0, len(ids))}
         if args.extra:
             extra = [data.load(args.extra, split) for split in ("train", "test")]
@@ -78,22 +72,12 @@ def main() -> None:
             sets.update(extra=slice(sets["heldout"].stop, len(ids)), all=slice(0, len(ids)))
         fp32 = Path(tmp) / card.name / exported.artifacts["onnx_fp32_sim"].file
         prepared = Path(tmp) / "prepared.onnx"
-        quant_pre_process(str(fp32), str(prepared), skip_symbolic_shape=True)
+        pre_process(fp32, prepared)
         outs = {}
         for method in methods:
             out = Path(tmp) / f"{method}.onnx"
-            quantize_static(
-                str(prepared),
-                str(out),
-                _Reader(card.input.name, ctx.calibration),
-                quant_format=QuantFormat.QDQ,
-                activation_type=QuantType.QUInt8,
-                weight_type=QuantType.QUInt8,
-                per_channel=True,
-                calibrate_method=getattr(CalibrationMethod, METHODS[method][0]),
-                extra_options=dict(METHODS[method][1]),
-            )
-            outs[method] = logits_of(out, inputs, card.input.name)
+            static_qdq(prepared, out, ctx.calibration, card.input.name, method=method)
+            outs[method] = logits_of(out, inputs)
     std = ref.std(axis=1)
     top2 = np.sort(ref, axis=1)[:, -2:]
     margin = (top2[:, 1] - top2[:, 0]) / std

@@ -25,9 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from edgeexport import cards, parity, pipeline, reference
-from edgeexport.stages.onnx_quantize import METHODS, _Reader
-
-TYPES = {"u8s8": ("QUInt8", "QInt8"), "u8u8": ("QUInt8", "QUInt8"), "s8s8": ("QInt8", "QInt8")}
+from edgeexport.stages.onnx_quantize import METHODS, TYPES, pre_process, static_qdq
 
 
 def run(path: Path, inputs: np.ndarray, optimise: bool) -> list[list[np.ndarray]]:
@@ -43,8 +41,6 @@ def run(path: Path, inputs: np.ndarray, optimise: bool) -> list[list[np.ndarray]
 
 
 def main() -> None:
-    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
-    from onnxruntime.quantization.shape_inference import quant_pre_process
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", default="mobilenet_v2")
@@ -56,11 +52,10 @@ def main() -> None:
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         options = pipeline.ExportOptions(formats=("onnx",), precisions=("fp32",), root=Path(tmp))
-        exported = pipeline.export(card, options, log=lambda m: None)
-        ctx, _ = pipeline.prepare(card, options, log=lambda m: None)
+        exported, ctx = pipeline.export_with_context(card, options, log=lambda m: None)
         fp32 = Path(tmp) / card.name / exported.artifacts["onnx_fp32_sim"].file
         prepared = Path(tmp) / "prepared.onnx"
-        quant_pre_process(str(fp32), str(prepared), skip_symbolic_shape=True)
+        pre_process(fp32, prepared)
         ref_top1 = reference.top1(ctx.reference_outputs, ctx.reference_labels)
         grid = itertools.product(
             args.types.split(","),
@@ -71,17 +66,15 @@ def main() -> None:
             act, weight = TYPES[types]
             out = Path(tmp) / f"{types}-{reduce_range}-{method}.onnx"
             start = time.perf_counter()
-            quantize_static(
-                str(prepared),
-                str(out),
-                _Reader(card.input.name, ctx.calibration),
-                quant_format=QuantFormat.QDQ,
-                activation_type=getattr(QuantType, act),
-                weight_type=getattr(QuantType, weight),
-                per_channel=True,
+            static_qdq(
+                prepared,
+                out,
+                ctx.calibration,
+                card.input.name,
+                activation_type=act,
+                weight_type=weight,
+                method=method,
                 reduce_range=reduce_range,
-                calibrate_method=getattr(CalibrationMethod, METHODS[method][0]),
-                extra_options=dict(METHODS[method][1]),
             )
             row: dict[str, object] = {
                 "types": types,

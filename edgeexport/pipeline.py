@@ -75,6 +75,7 @@ class ExportContext:
     reference_inputs: np.ndarray
     reference_outputs: list[list[np.ndarray]]
     reference_labels: np.ndarray | None = None
+    reference_ids: tuple[str, ...] = ()
     reference_sha256: str = ""
     # (inputs, labels, PyTorch fp32 top-1) of the val split, for accuracy-aware quantization
     validation: tuple[np.ndarray, np.ndarray, float] | None = None
@@ -117,6 +118,7 @@ def prepare(card: ModelCard, options: ExportOptions, log: Any) -> tuple[ExportCo
         reference_inputs=ref.inputs,
         reference_outputs=ref.outputs,
         reference_labels=ref.labels,
+        reference_ids=tuple(ref.ids),
     )
     if card.tolerance.accuracy_drop is not None and ref.labels is not None:
         ctx.validation = _validation(card, model)
@@ -311,6 +313,13 @@ def planned(card: ModelCard, options: ExportOptions) -> list[tuple[str, str]]:
 
 
 def export(card: ModelCard, options: ExportOptions, log: Any = None) -> Manifest:
+    return export_with_context(card, options, log)[0]
+
+
+def export_with_context(
+    card: ModelCard, options: ExportOptions, log: Any = None
+) -> tuple[Manifest, ExportContext]:
+    """``export``, also returning its context (model, calibration and reference data) for benchmarks."""
     log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
     ctx, reference = prepare(card, options, log)
     old = Manifest.load(ctx.folder)
@@ -330,4 +339,4 @@ def export(card: ModelCard, options: ExportOptions, log: Any = None) -> Manifest
             + (f" - {art.reason}" if art.reason else "")
         )
     manifest.save(ctx.folder)
-    return manifest
+    return manifest, ctx

@@ -15,6 +15,7 @@ Each artifact records which kernels execute in int8 after ORT's own graph optimi
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -96,14 +97,7 @@ class _Reader:
 
 
 def run(ctx: ExportContext, variant: Variant, parent: Path | None, out: Path) -> dict[str, Any]:
-    from onnxruntime.quantization import (
-        CalibrationMethod,
-        QuantFormat,
-        QuantType,
-        quantize_dynamic,
-        quantize_static,
-    )
-    from onnxruntime.quantization.shape_inference import quant_pre_process
+    from onnxruntime.quantization import QuantType, quantize_dynamic
 
     if parent is None:
         raise ValueError("onnx_quantize needs an ONNX parent")
@@ -120,21 +114,20 @@ def run(ctx: ExportContext, variant: Variant, parent: Path | None, out: Path) ->
     else:
         with tempfile.TemporaryDirectory() as tmp:
             prepared = Path(tmp) / "prepared.onnx"
-            quant_pre_process(str(parent), str(prepared), skip_symbolic_shape=True)
+            pre_process(parent, prepared)
 
             def quantize(exclude: list[str], target: Path) -> None:
-                quantize_static(
-                    str(prepared),
-                    str(target),
-                    _Reader(ctx.card.input.name, ctx.calibration),
-                    quant_format=QuantFormat.QDQ,
-                    activation_type=getattr(QuantType, c["activation_type"]),
-                    weight_type=getattr(QuantType, c["weight_type"]),
+                static_qdq(
+                    prepared,
+                    target,
+                    ctx.calibration,
+                    ctx.card.input.name,
+                    activation_type=c["activation_type"],
+                    weight_type=c["weight_type"],
+                    method=c["calibrate_method"],
                     per_channel=c["per_channel"],
                     reduce_range=c["reduce_range"],
-                    calibrate_method=getattr(CalibrationMethod, METHODS[c["calibrate_method"]][0]),
-                    nodes_to_exclude=exclude or None,
-                    extra_options=dict(METHODS[c["calibrate_method"]][1]),
+                    exclude=exclude,
                 )
 
             if ctx.validation is not None and ctx.card.tolerance.accuracy_drop is not None:
@@ -155,6 +148,46 @@ def run(ctx: ExportContext, variant: Variant, parent: Path | None, out: Path) ->
                 quantize(list(c["nodes_to_exclude"]), out)
     details.update(op_counts=_counts(out), kernels_after_ort_optimisation=executed_kernels(out, parent))
     return details
+
+
+def pre_process(float_model: Path, out: Path) -> None:
+    """ORT's ``quant_pre_process`` as onnx_int8 runs it: the doctor must compare against the same graph."""
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    quant_pre_process(str(float_model), str(out), skip_symbolic_shape=True)
+
+
+def static_qdq(
+    prepared: Path,
+    out: Path,
+    calibration: np.ndarray,
+    input_name: str,
+    *,
+    activation_type: str = "QUInt8",
+    weight_type: str = "QUInt8",
+    method: str = "MinMax",
+    per_channel: bool = True,
+    reduce_range: bool = False,
+    exclude: Sequence[str] = (),
+) -> None:
+    """ORT ``quantize_static`` in QDQ format, calibrated one image at a time. ``prepared``: the float
+    model after ``quant_pre_process``. The one call that onnx_int8 and the int8 benchmarks share."""
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
+
+    ort_method, extra_options = METHODS[method]
+    quantize_static(
+        str(prepared),
+        str(out),
+        _Reader(input_name, calibration),
+        quant_format=QuantFormat.QDQ,
+        activation_type=getattr(QuantType, activation_type),
+        weight_type=getattr(QuantType, weight_type),
+        per_channel=per_channel,
+        reduce_range=reduce_range,
+        calibrate_method=getattr(CalibrationMethod, ort_method),
+        nodes_to_exclude=list(exclude) or None,
+        extra_options=dict(extra_options),
+    )
 
 
 def _counts(path: Path) -> dict[str, int]:
