@@ -5,13 +5,21 @@
 
 The archive holds one folder, ``edgeexport-bench-<card>/``, laid out like a checkout (``edgeexport/``,
 ``artifacts/<card>/``), so ``cd`` into it and ``python -m edgeexport.bench`` finds its artifacts.
-Artifacts that failed at export are left out; every file's sha256 is checked against the manifest first.
+Artifacts that failed at export are left out; every file's sha256 is checked against the manifest first
+and listed in ``BUNDLE.json``. ``unpack`` accepts only regular files and folders with plain relative names,
+refuses the whole archive before writing anything otherwise, writes into a staging folder, checks every file
+against ``BUNDLE.json`` and the export manifests, and only then renames the folder into place.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
+import os
+import shutil
 import tarfile
+import tempfile
 import time
 from pathlib import Path, PurePosixPath
 
@@ -22,6 +30,7 @@ from edgeexport.errors import EdgeExportError
 # The device side of the package: numpy-only modules, the runtime adapters, the harness.
 CODE = ("edgeexport/__init__.py", "edgeexport/errors.py", "edgeexport/registry.py", "edgeexport/parity.py",
         "edgeexport/artifact.py", "edgeexport/runtimes", "edgeexport/bench")  # fmt: skip
+LISTING = "BUNDLE.json"  # every file of the bundle with its sha256, checked by unpack
 README = """edgeexport bench bundle ({cards}), made {created}
 
 Needs Python >= 3.10, numpy and one runtime:
@@ -34,7 +43,7 @@ Results land in benchmarks/results/<timestamp>-<runtime>.json. See docs/bench.md
 
 
 class UnsafeArchiveError(EdgeExportError):
-    """A tar member that would land outside the folder it is unpacked into."""
+    """An archive that is not a plain bundle: a link, a special file, an unsafe name or a wrong sha256."""
 
 
 def _code_files() -> list[Path]:
@@ -48,8 +57,10 @@ def _code_files() -> list[Path]:
     return files
 
 
-def _no_cache(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
-    return None if "__pycache__" in info.name or info.name.endswith(".pyc") else info
+def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
+    info = tarfile.TarInfo(name)
+    info.size, info.mtime, info.mode = len(data), int(time.time()), 0o644
+    tar.addfile(info, io.BytesIO(data))
 
 
 def bundle(cards: list[str] | None, *, root: Path = ARTIFACTS_ROOT, out: Path | None = None) -> Path:
@@ -60,67 +71,146 @@ def bundle(cards: list[str] | None, *, root: Path = ARTIFACTS_ROOT, out: Path | 
         raise EdgeExportError(f"no exported model under {root}; run `make export MODEL=...` first")
     top = "edgeexport-bench-" + ("-".join(chosen) if len(chosen) <= 2 else "models")
     out = out or root / f"{top}.tar.gz"
+    files: dict[str, Path] = {p.relative_to(REPO_ROOT).as_posix(): p for p in _code_files()}
+    for name, folder in chosen.items():
+        manifest = read_manifest(folder)
+        dest = f"artifacts/{name}"
+        files[f"{dest}/manifest.json"] = folder / "manifest.json"
+        files[f"{dest}/{manifest['reference']['file']}"] = folder / manifest["reference"]["file"]
+        for entry in manifest["artifacts"]:
+            path = folder / entry["file"]
+            if entry["status"] == "failed" or not entry.get("sha256") or not path.exists():
+                continue
+            if sha256_path(path) != entry["sha256"]:
+                raise EdgeExportError(f"{path}: sha256 differs from the manifest; re-export {name}")
+            files[f"{dest}/{entry['file']}"] = path
+    readme = README.format(cards=", ".join(chosen), created=time.strftime("%Y-%m-%d %H:%M")).encode()
+    sums = {rel: sha256_path(path) for rel, path in files.items()}
+    sums["BUNDLE.txt"] = hashlib.sha256(readme).hexdigest()
     out.parent.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(out, "w:gz") as tar:
-        for path in _code_files():
-            tar.add(path, arcname=f"{top}/{path.relative_to(REPO_ROOT).as_posix()}", filter=_no_cache)
-        for name, folder in chosen.items():
-            manifest = read_manifest(folder)
-            dest = f"{top}/artifacts/{name}"
-            tar.add(folder / "manifest.json", arcname=f"{dest}/manifest.json")
-            tar.add(folder / manifest["reference"]["file"], arcname=f"{dest}/{manifest['reference']['file']}")
-            for entry in manifest["artifacts"]:
-                path = folder / entry["file"]
-                if entry["status"] == "failed" or not entry.get("sha256") or not path.exists():
-                    continue
-                if sha256_path(path) != entry["sha256"]:
-                    raise EdgeExportError(f"{path}: sha256 differs from the manifest; re-export {name}")
-                tar.add(path, arcname=f"{dest}/{entry['file']}")
-        text = README.format(cards=", ".join(chosen), created=time.strftime("%Y-%m-%d %H:%M")).encode()
-        info = tarfile.TarInfo(f"{top}/BUNDLE.txt")
-        info.size, info.mtime, info.mode = len(text), int(time.time()), 0o644
-        tar.addfile(info, io.BytesIO(text))
+    partial = out.with_name(out.name + ".partial")
+    with tarfile.open(partial, "w:gz") as tar:
+        for rel, path in files.items():
+            tar.add(path, arcname=f"{top}/{rel}", recursive=False)
+        _add_bytes(tar, f"{top}/BUNDLE.txt", readme)
+        _add_bytes(tar, f"{top}/{LISTING}", json.dumps({"files": sums}, indent=1, sort_keys=True).encode())
+    os.replace(partial, out)
     return out
 
 
-def check_member(member: tarfile.TarInfo, target: Path) -> None:
-    """Raise UnsafeArchiveError unless ``member`` stays inside ``target`` (resolved)."""
+def _safe_name(member: tarfile.TarInfo) -> PurePosixPath:
+    """The member's name as a relative path, or UnsafeArchiveError: a bundle holds only plain names."""
     name = member.name
-    parts = PurePosixPath(name.replace("\\", "/")).parts
-    if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
-        raise UnsafeArchiveError(f"refusing {name!r}: absolute path")
-    if ".." in parts:
-        raise UnsafeArchiveError(f"refusing {name!r}: '..' leaves the target folder")
-    dest = (target / name).resolve()
-    if not dest.is_relative_to(target):
-        raise UnsafeArchiveError(f"refusing {name!r}: resolves outside {target}")
-    if member.issym() or member.islnk():
-        link = member.linkname
-        if link.startswith(("/", "\\")):
-            raise UnsafeArchiveError(f"refusing link {name!r} -> {link!r}: absolute link target")
-        base = dest.parent if member.issym() else target
-        if not (base / link).resolve().is_relative_to(target):
-            raise UnsafeArchiveError(f"refusing link {name!r} -> {link!r}: points outside {target}")
-    elif not (member.isfile() or member.isdir()):
-        raise UnsafeArchiveError(f"refusing {name!r}: not a regular file or folder")
+    drive = len(name) > 1 and name[1] == ":"
+    if not name or "\\" in name or "\x00" in name or name.startswith("/") or drive:
+        raise UnsafeArchiveError(f"refusing {name!r}: not a plain relative path")
+    parts = name.rstrip("/").split("/")
+    if any(part in ("", ".", "..") for part in parts):
+        raise UnsafeArchiveError(f"refusing {name!r}: '..', '.' or an empty part in the path")
+    return PurePosixPath(*parts)
+
+
+def check_members(members: list[tarfile.TarInfo]) -> tuple[str, dict[PurePosixPath, tarfile.TarInfo]]:
+    """The archive's one top folder and its regular files, or UnsafeArchiveError before anything is written.
+
+    A bundle needs no links: symbolic links, hard links, devices and FIFOs are refused whatever they point
+    at, so no member can be written through a link made by an earlier member (CVE-2025-4517's technique).
+    """
+    files: dict[PurePosixPath, tarfile.TarInfo] = {}
+    dirs: set[PurePosixPath] = set()
+    for member in members:
+        path = _safe_name(member)
+        if member.isdir():
+            dirs.add(path)
+        elif member.isreg():
+            if path in files:
+                raise UnsafeArchiveError(f"refusing {member.name!r}: it appears twice")
+            files[path] = member
+        else:
+            kind = "link" if member.issym() or member.islnk() else "special file"
+            raise UnsafeArchiveError(
+                f"refusing {member.name!r}: a {kind}; bundles hold only files and folders"
+            )
+    tops = {p.parts[0] for p in (*files, *dirs)}
+    if len(tops) != 1 or any(len(p.parts) == 1 for p in files):
+        raise UnsafeArchiveError(f"refusing the archive: one top folder expected, found {sorted(tops)}")
+    parents = {parent for p in files for parent in p.parents}
+    clash = sorted(str(p) for p in files if p in parents or p in dirs)
+    if clash:
+        raise UnsafeArchiveError(f"refusing {clash[0]!r}: both a file and a folder")
+    return tops.pop(), files
+
+
+def _listed(tar: tarfile.TarFile, top: str, files: dict[PurePosixPath, tarfile.TarInfo]) -> dict[str, str]:
+    """BUNDLE.json's file -> sha256 table, which must name exactly the archive's files."""
+    entry = files.get(PurePosixPath(top, LISTING))
+    stream = tar.extractfile(entry) if entry else None
+    if stream is None:
+        raise UnsafeArchiveError(f"refusing the archive: no {top}/{LISTING}; make it with `bench bundle`")
+    try:
+        listed = json.loads(stream.read(1 << 24))["files"]
+    except (ValueError, KeyError, TypeError) as error:
+        raise UnsafeArchiveError(f"refusing the archive: {top}/{LISTING} is not readable ({error})") from None
+    present = {str(p.relative_to(top)) for p in files} - {LISTING}
+    if not isinstance(listed, dict) or set(listed) != present:
+        extra = sorted(present - set(listed)) if isinstance(listed, dict) else sorted(present)
+        raise UnsafeArchiveError(f"refusing the archive: {LISTING} does not list {extra[:3] or 'its files'}")
+    return listed
+
+
+def _write(tar: tarfile.TarFile, member: tarfile.TarInfo, dest: Path, expected: str) -> str:
+    source = tar.extractfile(member)
+    if source is None:
+        raise UnsafeArchiveError(f"refusing {member.name!r}: unreadable member")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+    fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
+    with os.fdopen(fd, "wb") as out:
+        while chunk := source.read(1 << 20):
+            digest.update(chunk)
+            out.write(chunk)
+    if digest.hexdigest() != expected:
+        raise UnsafeArchiveError(f"refusing {member.name!r}: its sha256 differs from {LISTING}")
+    return digest.hexdigest()
+
+
+def _check_manifests(staging: Path, sums: dict[str, str]) -> None:
+    """Every shipped artifact must have the sha256 its export manifest recorded."""
+    for manifest_path in staging.glob("artifacts/*/manifest.json"):
+        card = manifest_path.parent.name
+        for entry in json.loads(manifest_path.read_text()).get("artifacts", []):
+            rel = f"artifacts/{card}/{entry.get('file')}"
+            if rel in sums and sums[rel] != entry.get("sha256"):
+                raise UnsafeArchiveError(f"refusing {rel}: its sha256 differs from {card}'s manifest")
 
 
 def unpack(archive: Path, into: Path | None = None) -> list[Path]:
-    """Unpack after checking every member; returns the top-level folders it created."""
+    """Check every member, write into a fresh staging folder, verify sha256s, then rename into place.
+
+    Returns the top folder. On any refusal nothing is left in ``into`` (the staging folder is removed).
+    """
     target = (into or Path.cwd()).resolve()
-    target.mkdir(parents=True, exist_ok=True)
-    if not tarfile.is_tarfile(archive):
-        raise EdgeExportError(f"{archive}: not a tar archive")
+    if not archive.is_file() or not tarfile.is_tarfile(archive):
+        raise EdgeExportError(f"{archive}: not a tar archive; make one with `edgeexport.bench bundle`")
     with tarfile.open(archive, "r:*") as tar:
-        members = tar.getmembers()
-        for member in members:
-            check_member(member, target)
-        if hasattr(tarfile, "data_filter"):  # Python >= 3.11.4, 3.10.12: a second line of defence
-            try:
-                tar.extractall(target, filter="data")
-            except tarfile.FilterError as error:
-                raise UnsafeArchiveError(f"refusing {archive}: {error}") from None
-        else:
-            tar.extractall(target)  # every member passed check_member above
-    tops = sorted({PurePosixPath(m.name).parts[0] for m in members if PurePosixPath(m.name).parts})
-    return [target / t for t in tops]
+        top, files = check_members(tar.getmembers())
+        listed = _listed(tar, top, files)
+        final = target / top
+        if final.exists() or final.is_symlink():
+            raise EdgeExportError(f"{final} already exists; remove it or unpack with --into another folder")
+        target.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{top}.", suffix=".partial", dir=target))
+        try:
+            sums = {}
+            for path, member in files.items():
+                rel = str(path.relative_to(top))
+                if rel != LISTING:
+                    sums[rel] = _write(tar, member, staging.joinpath(*path.parts[1:]), listed[rel])
+            _check_manifests(staging, sums)
+            (staging / LISTING).write_text(json.dumps({"files": listed}, indent=1, sort_keys=True))
+            staging.chmod(0o755)
+            os.rename(staging, final)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+    return [final]
