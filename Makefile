@@ -45,7 +45,7 @@ bench: setup
 bundle: setup
 	$(PY) -m edgeexport.bench bundle --model $(MODEL) $(BUNDLE_ARGS)
 
-# make train MODEL=<card> DATA=fashion_mnist [STEPS=2500]: the reference training loop (edgeexport/train.py)
+# make train MODEL=<card> DATA=fashion_mnist [STEPS=2500]: the reference training loop (edgeexport/zoo/train.py)
 train: setup
 	$(PY) -m edgeexport train $(MODEL) --data $(or $(DATA),fashion_mnist) --steps $(or $(STEPS),2500) $(TRAIN_ARGS)
 

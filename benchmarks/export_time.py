@@ -14,7 +14,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from edgeexport import cards, pipeline
+from edgeexport import cards
+from edgeexport.export import pipeline
 
 
 def main() -> None:

@@ -23,9 +23,11 @@ from pathlib import Path
 
 import numpy as np
 
-from edgeexport import cards, data, parity, pipeline
+from edgeexport import cards, data, parity
+from edgeexport.export import pipeline
+from edgeexport.quant.ort import pre_process, static_qdq
 from edgeexport.runtimes.onnxruntime import OrtSession
-from edgeexport.stages.onnx_quantize import METHODS, pre_process, static_qdq
+from edgeexport.spec import METHODS
 
 
 def logits_of(path: Path, inputs: np.ndarray) -> np.ndarray:
@@ -58,15 +60,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         options = pipeline.ExportOptions(formats=("onnx",), precisions=("fp32",), root=Path(tmp))
         exported, ctx = pipeline.export_with_context(card, options, log=lambda m: None)
-        inputs = ctx.reference_inputs
-        ref = np.concatenate([o[0] for o in ctx.reference_outputs])
-        ids = list(ctx.reference_ids)
+        inputs = ctx.stage.reference.inputs
+        ref = np.concatenate([o[0] for o in ctx.stage.reference.outputs])
+        ids = list(ctx.stage.reference.ids)
         sets = {"heldout": slice(0, len(ids))}
         if args.extra:
             extra = [data.load(args.extra, split) for split in ("train", "test")]
             x2 = data.preprocess_batch([im for s in extra for im in s.images], card.preprocess, card.input)
             with torch.no_grad():
-                y2 = ctx.model(torch.from_numpy(x2)).numpy()
+                y2 = ctx.stage.model(torch.from_numpy(x2)).numpy()
             inputs, ref = np.concatenate([inputs, x2]), np.concatenate([ref, y2])
             ids += [f"extra:{i}" for s in extra for i in s.ids]
             sets.update(extra=slice(sets["heldout"].stop, len(ids)), all=slice(0, len(ids)))
@@ -76,7 +78,7 @@ def main() -> None:
         outs = {}
         for method in methods:
             out = Path(tmp) / f"{method}.onnx"
-            static_qdq(prepared, out, ctx.calibration, card.input.name, method=method)
+            static_qdq(prepared, out, ctx.stage.calibration, card.input.name, method=method)
             outs[method] = logits_of(out, inputs)
     std = ref.std(axis=1)
     top2 = np.sort(ref, axis=1)[:, -2:]
@@ -92,7 +94,7 @@ def main() -> None:
         flipped |= ~kept[m]
     result = {
         "card": card.name,
-        "calibration_images": int(ctx.calibration.shape[0]),
+        "calibration_images": int(ctx.stage.calibration.shape[0]),
         "median_margin": round(float(np.median(margin)), 3),
         "largest_margin_flipped": round(float(margin[flipped].max()), 3) if flipped.any() else None,
         "methods": {

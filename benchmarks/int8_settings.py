@@ -24,8 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
-from edgeexport import cards, parity, pipeline, reference
-from edgeexport.stages.onnx_quantize import METHODS, TYPES, pre_process, static_qdq
+from edgeexport import cards, parity
+from edgeexport.export import pipeline, reference
+from edgeexport.quant.ort import pre_process, static_qdq
+from edgeexport.spec import METHODS, TYPES
 
 
 def run(path: Path, inputs: np.ndarray, optimise: bool) -> list[list[np.ndarray]]:
@@ -56,7 +58,7 @@ def main() -> None:
         fp32 = Path(tmp) / card.name / exported.artifacts["onnx_fp32_sim"].file
         prepared = Path(tmp) / "prepared.onnx"
         pre_process(fp32, prepared)
-        ref_top1 = reference.top1(ctx.reference_outputs, ctx.reference_labels)
+        ref_top1 = reference.top1(ctx.stage.reference.outputs, ctx.stage.reference.labels)
         grid = itertools.product(
             args.types.split(","),
             [r == "yes" for r in args.reduce_range.split(",")],
@@ -69,7 +71,7 @@ def main() -> None:
             static_qdq(
                 prepared,
                 out,
-                ctx.calibration,
+                ctx.stage.calibration,
                 card.input.name,
                 activation_type=act,
                 weight_type=weight,
@@ -83,22 +85,22 @@ def main() -> None:
                 "quantize_seconds": round(time.perf_counter() - start, 1),
             }
             for mode, optimise in (("ort", True), ("sim", False)):
-                outputs = run(out, ctx.reference_inputs, optimise)
-                rep = parity.metrics(ctx.reference_outputs, outputs, classification=True)
+                outputs = run(out, ctx.stage.reference.inputs, optimise)
+                rep = parity.metrics(ctx.stage.reference.outputs, outputs, classification=True)
                 row[mode] = {
                     "cosine_mean": round(rep.cosine_mean, 5),
                     "cosine_worst": round(rep.cosine, 5),
                     "top1_agreement": round(rep.top1_agreement or 0.0, 4),
                 }
                 if ref_top1 is not None:
-                    top1 = reference.top1(outputs, ctx.reference_labels) or 0.0
+                    top1 = reference.top1(outputs, ctx.stage.reference.labels) or 0.0
                     row[mode]["drop_points"] = round(100 * (ref_top1 - top1), 2)  # type: ignore[index]
             print(json.dumps(row), flush=True)
             results.append(row)
     result = {
         "card": card.name,
-        "reference": f"{ctx.reference_inputs.shape[0]} images of {card.data.evaluation or 'real_photos'}",
-        "calibration_images": int(ctx.calibration.shape[0]),
+        "reference": f"{len(ctx.stage.reference.inputs)} images of {card.data.evaluation or 'real_photos'}",
+        "calibration_images": int(ctx.stage.calibration.shape[0]),
         "cpu": platform.processor() or platform.machine(),
         "rows": results,
     }

@@ -4,21 +4,30 @@ from __future__ import annotations
 
 
 class EdgeExportError(Exception):
-    """Base class: the CLI prints ``str(error)`` on one line and exits non-zero."""
+    """Base class: the CLI prints ``str(error)`` on one line and exits non-zero: 2 for a ``UsageError``
+    (the command asked for something that cannot be), 1 for everything else (the work itself failed)."""
+
+    exit_code = 1
 
 
-class UnknownNameError(EdgeExportError, KeyError):
+class UsageError(EdgeExportError):
+    """A command line, name or card that cannot be used as given: exit 2."""
+
+    exit_code = 2
+
+
+class UnknownNameError(UsageError, KeyError):
     """A model, card, stage or runtime name that is not registered."""
 
     def __str__(self) -> str:  # KeyError would quote the message
         return str(self.args[0]) if self.args else ""
 
 
-class DuplicateNameError(EdgeExportError, ValueError):
+class DuplicateNameError(UsageError, ValueError):
     """A second registration under a name that is already taken."""
 
 
-class CardError(EdgeExportError, ValueError):
+class CardError(UsageError, ValueError):
     """A model card that is malformed: unknown key, wrong type, impossible value."""
 
 
@@ -38,5 +47,5 @@ class ParityError(EdgeExportError):
     """An artifact whose outputs miss the card's tolerances (a failure, not a warning)."""
 
 
-class RuntimeUnavailable(EdgeExportError):
+class RuntimeUnavailable(UsageError):
     """A runtime that cannot run here (package missing, or needs another OS)."""

@@ -1,11 +1,14 @@
-"""Frozen, validated specs. A model card (TOML, see cards.py) is parsed into a ``ModelCard``."""
+"""Frozen, validated specs: a model card (TOML, see cards.py) is parsed into a ``ModelCard``; the export
+options (formats, precisions and the int8 settings, with their vocabulary) are an ``ExportOptions``."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
-from edgeexport.errors import CardError
+from edgeexport.errors import CardError, UnknownNameError, UsageError
+from edgeexport.registry import suggest
 
 Task = Literal["classification", "features"]
 WeightsSource = Literal["seeded", "file", "package"]
@@ -149,3 +152,59 @@ class ModelCard:
             raise _fail(self.name, "RGB/BGR input needs input.shape[1] == 3")
         if len(self.preprocess.mean) not in (1, self.input.channels):
             raise _fail(self.name, "preprocess.mean needs 1 value or one per input channel")
+
+
+# Export vocabulary. Formats name the artifact file kind each stage writes.
+FORMATS = {"onnx": "onnx", "tflite": "tflite", "coreml": "mlpackage", "pt2": "pt2"}
+PRECISIONS = ("fp32", "fp16", "int8")
+# Static int8 calibration methods: name -> (ORT CalibrationMethod, ORT extra_options). Measured in
+# docs/int8.md. No Entropy: quantize_static does not pass a bin count to ORT's entropy calibrator, whose
+# defaults (128 histogram bins, 128 quantized bins) leave one candidate threshold, the full range: it gave
+# scales bit-identical to MinMax, with or without CalibNumBins (measured; ORT 1.31).
+METHODS: dict[str, tuple[str, dict[str, Any]]] = {
+    "MinMax": ("MinMax", {}),  # the extremes over all calibration images
+    # the mean over images of each image's extremes (ORT's CalibMovingAverage, one collection round)
+    "MeanMinMax": ("MinMax", {"CalibMovingAverage": True}),
+    "Percentile": ("Percentile", {}),  # ORT's default percentile, 99.999
+    "Percentile99.99": ("Percentile", {"CalibPercentile": 99.99}),
+}
+# ORT static int8 activation + weight types; docs/int8.md says why u8u8 is the default.
+TYPES = {"u8u8": ("QUInt8", "QUInt8"), "u8s8": ("QUInt8", "QInt8"), "s8s8": ("QInt8", "QInt8")}
+DEFAULT_THREADS = 4  # one documented default for every command that runs a model
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    """What ``export`` makes and how. ``calibration_count`` None means every calibration image; the
+    pipeline resolves it to the number actually used before any stage reads it."""
+
+    formats: tuple[str, ...] = tuple(FORMATS)
+    precisions: tuple[str, ...] = PRECISIONS
+    calibration_method: str = "MinMax"
+    calibration_count: int | None = None
+    dynamic_ops: tuple[str, ...] = ("MatMul", "Gemm")
+    nodes_to_exclude: tuple[str, ...] = ()
+    int8_types: str = "u8u8"
+    reduce_range: bool = False
+    nhwc: bool = False
+    int8_io: bool = False
+    threads: int = DEFAULT_THREADS
+    root: Path = Path("artifacts")  # the artifacts root; relative to the current directory
+
+    def __post_init__(self) -> None:
+        for f in self.formats:
+            if f not in FORMATS:
+                raise UnknownNameError(f"unknown format {f!r}{suggest(f, list(FORMATS))}")
+        for p in self.precisions:
+            if p not in PRECISIONS:
+                raise UnknownNameError(f"unknown precision {p!r}{suggest(p, list(PRECISIONS))}")
+        if self.int8_types not in TYPES:
+            raise UnknownNameError(f"unknown int8 types {self.int8_types!r}; use {', '.join(TYPES)}")
+        if self.calibration_method not in METHODS:
+            raise UnknownNameError(
+                f"unknown calibration method {self.calibration_method!r}; use {', '.join(METHODS)}"
+            )
+        if self.calibration_count is not None and self.calibration_count < 1:
+            raise UsageError(f"calibration count must be >= 1, got {self.calibration_count}")
+        if self.threads < 1:
+            raise UsageError(f"threads must be >= 1, got {self.threads}")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import json
 import os
 import platform
@@ -11,12 +10,11 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from edgeexport import cards, pipeline
-from edgeexport.artifact import sha256_path
+from edgeexport import cards
 from edgeexport.bench import SCHEMA, report
+from edgeexport.export import pipeline
 
 REPO = Path(__file__).resolve().parent.parent
 SHORT = ["--min-runs", "5", "--min-time", "0.1", "--warmup-runs", "1", "--warmup-time", "0", "--threads", "1"]
@@ -32,78 +30,6 @@ class _Blocker:
         return None
 sys.meta_path.insert(0, _Blocker())
 """
-# What a device-side module must not import.
-FORBIDDEN = {"torch", "torchvision"} | {
-    f"edgeexport.{m}"
-    for m in ("stages", "pipeline", "models", "cards", "zoo", "data", "complexity", "weights")
-}
-DEVICE_MODULES = [
-    *sorted((REPO / "edgeexport" / "bench").glob("*.py")),
-    *(
-        REPO / "edgeexport" / "runtimes" / f
-        for f in ("__init__.py", "onnxruntime.py", "litert.py", "coreml.py")
-    ),
-    *(
-        REPO / "edgeexport" / f
-        for f in ("__init__.py", "errors.py", "registry.py", "parity.py", "artifact.py")
-    ),
-]
-
-
-def _handmade(root: Path) -> Path:
-    """An exported-looking card without the exporter: Flatten + Gemm built with onnx.helper, its
-    reference computed with numpy, a manifest entry as export writes it. Takes well under a second."""
-    onnx = pytest.importorskip("onnx")
-    from onnx import TensorProto, helper, numpy_helper
-
-    rng = np.random.default_rng(0)
-    w, b = rng.normal(size=(48, 10)).astype(np.float32), rng.normal(size=10).astype(np.float32)
-    graph = helper.make_graph(
-        [
-            helper.make_node("Flatten", ["input"], ["flat"]),
-            helper.make_node("Gemm", ["flat", "w", "b"], ["logits"]),
-        ],
-        "handmade",
-        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, 4, 4])],
-        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, 10])],
-        [numpy_helper.from_array(w, "w"), numpy_helper.from_array(b, "b")],
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    folder = root / "handmade"
-    folder.mkdir(parents=True)
-    onnx.save(model, folder / "handmade.onnx_fp32.onnx")
-    x = rng.normal(size=(4, 3, 4, 4)).astype(np.float32)
-    out = (x.reshape(4, 1, 48) @ w + b).astype(np.float32)
-    np.savez(
-        folder / "reference.npz",
-        inputs=x,
-        ids=np.asarray(list("abcd")),
-        output_0=out,
-        labels=out.argmax(-1).ravel(),
-    )
-    checks = [
-        {"metric": "max_abs", "op": "<=", "limit": 1e-4},
-        {"metric": "cosine", "op": ">=", "limit": 0.99999},
-    ]
-    entry = {
-        "id": "onnx_fp32", "format": "onnx", "file": "handmade.onnx_fp32.onnx", "status": "ok",
-        "precision": {"weights": "float32", "activations": "float32"}, "config": {},
-        "sha256": sha256_path(folder / "handmade.onnx_fp32.onnx"), "size": 1, "parity": {"checks": checks},
-    }  # fmt: skip
-    manifest = {
-        "manifest_version": 1,
-        "card": "handmade",
-        "reference": {"task": "classification"},
-        "artifacts": [entry],
-    }
-    (folder / "manifest.json").write_text(json.dumps(manifest))
-    return root
-
-
-@pytest.fixture(scope="session")
-def onnx_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _handmade(tmp_path_factory.mktemp("handmade"))
 
 
 @pytest.fixture(scope="session")
@@ -132,20 +58,6 @@ def bench(*args: str, block: str = "", path: Path | None = None, cwd: Path | Non
     return subprocess.run(
         [sys.executable, "-m", "edgeexport.bench", *args], capture_output=True, text=True, env=env, cwd=cwd
     )
-
-
-def test_device_modules_import_no_torch_and_no_converters() -> None:
-    for path in DEVICE_MODULES:
-        tree = ast.parse(path.read_text(), str(path))
-        for node in ast.walk(tree):
-            names = []
-            if isinstance(node, ast.Import):
-                names = [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module:
-                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
-            for name in names:
-                hit = [f for f in FORBIDDEN if name == f or name.startswith(f + ".")]
-                assert not hit, f"{path.relative_to(REPO)}:{node.lineno} imports {name}"
 
 
 def test_unknown_runtime_is_one_line_with_a_suggestion() -> None:

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from edgeexport import cards, models
+from edgeexport import cards
 from edgeexport.errors import CardError
+from edgeexport.zoo import builder
 
 MINIMAL = """
 name = "{name}"
@@ -80,7 +81,7 @@ def test_user_architecture_from_package_module_callable(
     text = MINIMAL.format(name="mine").replace('name = "mobilenet_v3"', 'name = "my_nets:tiny"')
     text = text.replace('variant = "small", ', "")
     card = cards.load_card_file(write(tmp_path, text))
-    model = models.build_model(card)
+    model = builder.build_model(card)
     assert model(torch.zeros(card.input.shape)).shape == (1, 10)
     sys.modules.pop("my_nets", None)
 
@@ -89,4 +90,4 @@ def test_architecture_args_that_do_not_fit(tmp_path: Path) -> None:
     text = MINIMAL.format(name="mine").replace('variant = "small"', 'variantt = "small"')
     card = cards.load_card_file(write(tmp_path, text))
     with pytest.raises(CardError, match=r"architecture.args do not fit 'mobilenet_v3'"):
-        models.build_architecture(card)
+        builder.build_architecture(card)

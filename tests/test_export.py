@@ -12,9 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edgeexport import cards, pipeline
+from edgeexport import cards
 from edgeexport.artifact import sha256_path
-from edgeexport.stages import onnx_simplify
+from edgeexport.export import pipeline
+from edgeexport.export.stages import onnx_simplify
 
 
 @pytest.fixture(scope="module")
@@ -174,7 +175,7 @@ def test_fp32_onnx_and_tflite_match_pytorch(name: str, tmp_path: Path) -> None:
 
 
 def test_doctor_ranks_layers_of_an_int8_export(tiny_export: Path) -> None:
-    from edgeexport import doctor
+    from edgeexport.quant import onnx_doctor as doctor
 
     rows, meta = doctor.diagnose("tiny", "onnx_int8", tiny_export.parent, images=4)
     assert meta["parent"] == "onnx_fp32_sim" and meta["images"] == 4
@@ -188,7 +189,7 @@ def test_doctor_ranks_layers_of_an_int8_export(tiny_export: Path) -> None:
 
 def test_doctor_does_not_count_a_folded_activation_as_loss(tiny_export: Path) -> None:
     """ORT folds Conv+ReLU into the Conv's quantization; the clamp is the activation, not an error."""
-    from edgeexport import doctor
+    from edgeexport.quant import onnx_doctor as doctor
 
     rows, _ = doctor.diagnose("tiny", "onnx_int8", tiny_export.parent, images=4)
     clips = [r for r in rows if r.op in ("Relu", "Clip")]
@@ -199,8 +200,8 @@ def test_doctor_does_not_count_a_folded_activation_as_loss(tiny_export: Path) ->
 
 
 def test_doctor_refuses_a_float_artifact(tiny_export: Path) -> None:
-    from edgeexport import doctor
     from edgeexport.errors import EdgeExportError
+    from edgeexport.quant import onnx_doctor as doctor
 
     with pytest.raises(EdgeExportError, match="reads ONNX QDQ int8 artifacts"):
         doctor.diagnose("tiny", "onnx_fp32", tiny_export.parent, images=2)
@@ -235,7 +236,7 @@ fp32_max_abs = 1e-3     # random weights: large logits, ORT's rounding reaches 1
 def test_accuracy_aware_int8_keeps_the_worst_layers_in_float(
     fmt: str, artifact: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from edgeexport import quant_search
+    from edgeexport.quant import search as quant_search
 
     monkeypatch.setattr(quant_search, "MAX_ROUNDS", 1)
     real_search = quant_search.search
@@ -266,7 +267,7 @@ def test_accuracy_aware_int8_keeps_the_worst_layers_in_float(
 @pytest.mark.slow
 def test_every_calibration_method_changes_the_int8_model(tiny_card: cards.ModelCard, tmp_path: Path) -> None:
     """A method that silently computes MinMax (as ORT's Entropy did) must not be offered."""
-    from edgeexport.stages.onnx_quantize import METHODS
+    from edgeexport.spec import METHODS
 
     digests = {}
     for method in METHODS:

@@ -7,7 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from edgeexport import cards, parity, pipeline
+from edgeexport import cards, parity
+from edgeexport.export import pipeline
 
 
 def _samples(rows: list[list[float]]) -> list[list[np.ndarray]]:

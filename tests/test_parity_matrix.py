@@ -17,8 +17,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from edgeexport import cards, parity, pipeline, runtimes
+from edgeexport import cards, parity, runtimes
 from edgeexport.bench import parity_only, runner, targets
+from edgeexport.export import pipeline
 
 PARITY_SET = ("mobilenetv3_small", "mobilenet_v2", "shufflenet_v2_x1_0", "mobilenetv3_small_fmnist")
 OPTIONS = pipeline.ExportOptions()

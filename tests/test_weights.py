@@ -9,16 +9,17 @@ import numpy as np
 import pytest
 import torch
 
-from edgeexport import cards, data, models, weights
+from edgeexport import cards, data
 from edgeexport.data import photos
 from edgeexport.errors import WeightsError
+from edgeexport.zoo import builder, weights
 
 CAT_CLASSES = {281, 282, 283, 284, 285}  # tabby, tiger cat, Persian, Siamese, Egyptian cat
 
 
 def predict(name: str) -> np.ndarray:
     card = cards.get_card("mobilenet_v2")
-    model = models.build_model(card)
+    model = builder.build_model(card)
     root = photos._package_dir("skimage", "data")
     x = data.preprocess_image(photos.read_image(root / name), card.preprocess, card.input)
     with torch.no_grad():
@@ -60,7 +61,7 @@ def test_weights_are_loaded_without_unpickling_code(tmp_path: Path) -> None:
 
 def test_weights_that_do_not_fit_are_named() -> None:
     card = cards.get_card("mobilenetv3_small")
-    model = models.build_architecture(card)
+    model = builder.build_architecture(card)
     state = weights.load_state_dict(cards.get_card("mobilenet_v2").weights)
     with pytest.raises(WeightsError, match="do not fit the architecture"):
         weights.load_into(model, state, "mobilenet_v2")

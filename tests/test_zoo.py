@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from edgeexport import cards, complexity, models, zoo
+from edgeexport import cards, zoo
+from edgeexport.zoo import builder, complexity
 
 CARDS = cards.card_names()
 # Big enough that building/exporting them takes several seconds each on 2 cores.
@@ -45,7 +46,7 @@ def test_every_zoo_card_checks_a_published_figure() -> None:
 @pytest.mark.parametrize("name", PARAMS)
 def test_figures_match_the_paper(name: str) -> None:
     card = cards.get_card(name)
-    c = complexity.measure(models.build_architecture(card), card.input.shape)
+    c = complexity.measure(builder.build_architecture(card), card.input.shape)
     e = card.expect
     if e.params is not None:
         assert abs(c.params - e.params) <= e.params_rtol * e.params, (
@@ -62,7 +63,7 @@ def test_figures_match_the_paper(name: str) -> None:
 @pytest.mark.parametrize("name", PARAMS)
 def test_builds_runs_deterministically_and_exports(name: str) -> None:
     card = cards.get_card(name)
-    model = models.build_model(card)  # real weights or real-image BatchNorm statistics
+    model = builder.build_model(card)  # real weights or real-image BatchNorm statistics
     x = torch.randn(card.input.shape, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         first = complexity.outputs_as_tuple(model(x))
@@ -80,7 +81,7 @@ def test_builds_runs_deterministically_and_exports(name: str) -> None:
 
 
 def test_seeded_batchnorm_statistics_come_from_real_images() -> None:
-    model = models.build_model(cards.get_card("mobilenetv3_small"))
+    model = builder.build_model(cards.get_card("mobilenetv3_small"))
     bn = model.features[0][1]
     assert not torch.allclose(bn.running_mean, torch.zeros_like(bn.running_mean))
     assert not torch.allclose(bn.running_var, torch.ones_like(bn.running_var))

@@ -1,7 +1,7 @@
 """The on-device bench harness: ``python -m edgeexport.bench``. See docs/bench.md.
 
 Device-side code: it imports numpy, the standard library and one runtime adapter at a time; never torch
-and never the converters (``edgeexport.stages``, ``pipeline``, ``models``, ``cards``, ``zoo``, ``data``).
+and never the exporter or the model side (``edgeexport.{export,quant,zoo,data,cards}``; tests/test_walls.py).
 rich and psutil are optional.
 """
 

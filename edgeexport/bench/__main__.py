@@ -145,8 +145,9 @@ def bundle(argv: list[str]) -> int:
     p.add_argument("--model", action="append", help="card to bundle (repeatable; default: every one)")
     p.add_argument("--artifacts", type=Path, default=ARTIFACTS_ROOT)
     p.add_argument("--out", type=Path)
+    p.add_argument("--include-torch", action="store_true", help="also ship the .pt2 (the board needs torch)")
     args = p.parse_args(argv)
-    out = make(args.model, root=args.artifacts, out=args.out)
+    out = make(args.model, root=args.artifacts, out=args.out, include_torch=args.include_torch)
     print(f"{out} ({out.stat().st_size / 1e6:.1f} MB)")
     return 0
 

@@ -63,7 +63,14 @@ def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
     tar.addfile(info, io.BytesIO(data))
 
 
-def bundle(cards: list[str] | None, *, root: Path = ARTIFACTS_ROOT, out: Path | None = None) -> Path:
+def bundle(
+    cards: list[str] | None,
+    *,
+    root: Path = ARTIFACTS_ROOT,
+    out: Path | None = None,
+    include_torch: bool = False,
+) -> Path:
+    """The archive of ``cards``; the ``.pt2`` (eager PyTorch) artifacts only with ``include_torch``."""
     from edgeexport.artifact import sha256_path
 
     chosen = select_cards(root, cards)
@@ -80,6 +87,8 @@ def bundle(cards: list[str] | None, *, root: Path = ARTIFACTS_ROOT, out: Path | 
         for entry in manifest["artifacts"]:
             path = folder / entry["file"]
             if entry["status"] == "failed" or not entry.get("sha256") or not path.exists():
+                continue
+            if entry["format"] == "pt2" and not include_torch:
                 continue
             if sha256_path(path) != entry["sha256"]:
                 raise EdgeExportError(f"{path}: sha256 differs from the manifest; re-export {name}")

@@ -15,7 +15,7 @@ from typing import Any
 
 import edgeexport
 from edgeexport.bench import EMULATED_ENV, SCHEMA, environment, harness
-from edgeexport.bench.targets import TORCH_ID, Target, filter_artifacts, read_manifest, select_cards, targets
+from edgeexport.bench.targets import Target, filter_artifacts, read_manifest, select_cards, targets
 from edgeexport.errors import EdgeExportError, UnknownNameError
 from edgeexport.registry import suggest
 from edgeexport.runtimes import RUNTIMES, adapter
@@ -95,7 +95,7 @@ def plan(root: Path, runtimes: list[str], models: list[str] | None, artifacts: l
             1,
         )
     manifests = {name: read_manifest(folder) for name, folder in cards.items()}
-    known = [TORCH_ID] + [a["id"] for m in manifests.values() for a in m["artifacts"]]
+    known = [a["id"] for m in manifests.values() for a in m["artifacts"]]
     result = Plan()
     for runtime in runtimes:
         for name, folder in cards.items():
@@ -122,7 +122,7 @@ def record(target: Target, options: dict[str, Any], raw: dict[str, Any], verifie
         "runtime": target.runtime,
         "format": target.format,
         "precision_kind": target.kind,
-        "file": None if target.artifact == TORCH_ID else Path(target.path).name,
+        "file": Path(target.path).name,
         "file_size_bytes": target.size,
         "sha256": target.sha256,
         "sha256_verified": verified,

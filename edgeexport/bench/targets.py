@@ -3,7 +3,8 @@
 A card is a folder with a manifest.json. A runtime runs the artifacts whose ``format`` is in its
 formats and that were written (sha256 recorded, file present); artifacts that failed their parity gate
 are measured too (their speed is still worth knowing) but the result says the manifest failed them.
-The ``torch`` runtime runs the card itself, as the eager reference point.
+The ``torch`` runtime runs the ``.pt2`` ExportedProgram export wrote (``pt2_fp32``), as the eager
+reference point.
 """
 
 from __future__ import annotations
@@ -18,8 +19,6 @@ from edgeexport.errors import EdgeExportError, UnknownNameError
 from edgeexport.registry import suggest
 from edgeexport.runtimes import RUNTIMES
 
-TORCH_ID = "torch_eager"
-
 
 @dataclass(frozen=True)
 class Target:
@@ -27,7 +26,7 @@ class Target:
     artifact: str
     format: str
     runtime: str
-    path: str  # the artifact file, or the card name for the torch runtime
+    path: str  # the artifact file
     folder: str  # the card's artifact folder (reference.npz)
     kind: str  # fp32 | fp16 | int8: which tolerance class
     limits: dict[str, float] = field(default_factory=dict)
@@ -89,10 +88,6 @@ def targets(runtime: str, folder: Path, manifest: dict[str, Any]) -> tuple[list[
     """(what ``runtime`` can run in this card's folder, one line per artifact it skips and why)."""
     card = manifest["card"]
     classification = manifest.get("reference", {}).get("task", "classification") == "classification"
-    if runtime == "torch":
-        limits, source = limits_for(manifest, None, "fp32")
-        t = Target(card, TORCH_ID, "torch", "torch", card, str(folder), "fp32", limits, source)
-        return [t], []
     formats = RUNTIMES.get(runtime).formats
     found, skipped = [], []
     for entry in manifest["artifacts"]:

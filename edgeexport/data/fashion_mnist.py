@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edgeexport.data import SOURCES, ImageSet
+from edgeexport.data.imageset import SOURCES, ImageSet
 from edgeexport.errors import DataError
 
 ROOT = Path(os.environ.get("EDGEEXPORT_FASHION_MNIST", "/usr/share/datasets/fashion-mnist"))

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edgeexport.data import ImageSet
+from edgeexport.data.imageset import ImageSet
 from edgeexport.data.photos import read_image
 from edgeexport.errors import DataError
 

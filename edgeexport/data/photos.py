@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from edgeexport.data import SOURCES, ImageSet
+from edgeexport.data.imageset import SOURCES, ImageSet
 from edgeexport.errors import DataError
 
 # Natural photographs only (no synthetic test patterns, text pages or binary masks). Grayscale ones are

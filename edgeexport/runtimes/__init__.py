@@ -1,6 +1,7 @@
 """Runtime adapters, one file each, one shape: ``load(path, threads) -> session``; ``session.run(inputs)``.
 
-Device-side code: adapters import numpy and their own runtime only (never torch, except ``torch``).
+Device-side code: adapters import numpy and their own runtime only (never torch, except ``torch``, which
+runs a ``.pt2`` file and never the zoo).
 An adapter whose package is missing reports why via ``unavailable()``; nothing is installed at run time.
 """
 
@@ -34,7 +35,7 @@ for _info in (
     RuntimeInfo("onnxruntime", "onnxruntime", ("onnx",)),
     RuntimeInfo("litert", "litert", ("tflite",)),
     RuntimeInfo("coreml", "coreml", ("mlpackage",)),
-    RuntimeInfo("torch", "torch_eager", ("torch",)),
+    RuntimeInfo("torch", "torch_eager", ("pt2",)),
 ):
     RUNTIMES.add(_info.name, _info)
 

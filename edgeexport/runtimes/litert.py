@@ -7,12 +7,15 @@ always pass and get float32; an NHWC input is fed NCHW data transposed.
 
 from __future__ import annotations
 
+from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 
-def _interpreter_module() -> Any:
+def interpreter_module() -> Any:
+    """ai_edge_litert.interpreter, or tflite_runtime.interpreter on boards that ship only that."""
     try:
         from ai_edge_litert import interpreter
 
@@ -23,9 +26,24 @@ def _interpreter_module() -> Any:
         return interpreter
 
 
+def op_histogram(path: Path | str) -> dict[str, int]:
+    """How many of each op a .tflite file holds (read with the interpreter: no TensorFlow)."""
+    interp = interpreter_module().Interpreter(model_path=str(path))
+    counts = Counter(str(op["op_name"]) for op in interp._get_ops_details())
+    return dict(sorted(counts.items()))
+
+
+def io_dtypes(path: Path | str) -> dict[str, list[str]]:
+    interp = interpreter_module().Interpreter(model_path=str(path))
+    return {
+        "inputs": [d["dtype"].__name__ for d in interp.get_input_details()],
+        "outputs": [d["dtype"].__name__ for d in interp.get_output_details()],
+    }
+
+
 def unavailable() -> str | None:
     try:
-        _interpreter_module()
+        interpreter_module()
     except ImportError:
         return "neither ai-edge-litert nor tflite_runtime is installed; pip install ai-edge-litert"
     return None
@@ -47,7 +65,7 @@ def version() -> str:
 
 class LiteRTSession:
     def __init__(self, path: str, threads: int, xnnpack: bool = True) -> None:
-        interp = _interpreter_module()
+        interp = interpreter_module()
         kwargs: dict[str, Any] = {"model_path": path, "num_threads": threads}
         if not xnnpack:
             kwargs["experimental_op_resolver_type"] = interp.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES

@@ -99,7 +99,7 @@ def search(
 def ort_backend(
     quantize: Callable[[list[str], Path], None], float_model: Path, val_inputs: np.ndarray, input_name: str
 ) -> Backend:
-    from edgeexport.doctor import diagnose_onnx, worst
+    from edgeexport.quant.onnx_doctor import diagnose_onnx, worst
     from edgeexport.runtimes.onnxruntime import OrtSession
 
     def most_harmful(path: Path) -> list[str]:

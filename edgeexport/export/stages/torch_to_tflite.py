@@ -19,11 +19,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from edgeexport.artifact import Precision
-from edgeexport.stages import Variant, versions
-from edgeexport.tflite_ops import io_dtypes, op_histogram
+from edgeexport.export.stages import Variant, versions
+from edgeexport.runtimes.litert import io_dtypes, op_histogram
 
 if TYPE_CHECKING:
-    from edgeexport.pipeline import ExportContext
+    from edgeexport.export.context import StageContext
+    from edgeexport.spec import ExportOptions, ModelCard
 
 NAME = "torch_to_tflite"
 VERSION = "1"
@@ -36,12 +37,12 @@ def tools() -> dict[str, str]:
     return versions("torch", "litert-torch", "torchao")
 
 
-def variants(ctx: ExportContext) -> list[Variant]:
-    suffix = "_nhwc" if ctx.options.nhwc else ""
-    n = int(ctx.calibration.shape[0])
+def variants(card: ModelCard, options: ExportOptions) -> list[Variant]:
+    suffix = "_nhwc" if options.nhwc else ""
+    n = options.calibration_count
     return [
         Variant(
-            f"tflite_fp32{suffix}", Precision("float32", "float32"), {"nhwc": ctx.options.nhwc}, ext=".tflite"
+            f"tflite_fp32{suffix}", Precision("float32", "float32"), {"nhwc": options.nhwc}, ext=".tflite"
         ),
         Variant(
             f"tflite_int8{suffix}",
@@ -50,21 +51,21 @@ def variants(ctx: ExportContext) -> list[Variant]:
                 "int8",
                 io="int8",
                 granularity="per-channel",
-                calibration=f"PT2E observers (min/max) on {n} images of {ctx.card.data.calibration}",
+                calibration=f"PT2E observers (min/max) on {n} images of {card.data.calibration}",
             ),
-            {"nhwc": ctx.options.nhwc, "quantizer": "PT2E symmetric per-channel", "calibration_images": n},
+            {"nhwc": options.nhwc, "quantizer": "PT2E symmetric per-channel", "calibration_images": n},
             ext=".tflite",
         ),
     ]
 
 
-def _module_and_example(ctx: ExportContext, nhwc: bool) -> tuple[Any, Any]:
+def _module_and_example(ctx: StageContext, nhwc: bool) -> tuple[Any, Any]:
     import litert_torch
 
     if not nhwc:
         return ctx.model, ctx.example
-    n_out = len(ctx.reference_outputs[0])
-    four_d = [i for i in range(n_out) if ctx.reference_outputs[0][i].ndim == 4]
+    n_out = len(ctx.reference.outputs[0])
+    four_d = [i for i in range(n_out) if ctx.reference.outputs[0][i].ndim == 4]
     wrapped = litert_torch.to_channel_last_io(ctx.model, args=[0], outputs=four_d or None).eval()
     return wrapped, ctx.example.permute(0, 2, 3, 1).contiguous()
 
@@ -75,7 +76,7 @@ def _quiet() -> contextlib.ExitStack:
     return stack
 
 
-def run(ctx: ExportContext, variant: Variant, parent: Path | None, out: Path) -> dict[str, Any]:
+def run(ctx: StageContext, variant: Variant, parent: Path | None, out: Path) -> dict[str, Any]:
     import litert_torch
     import torch
 
@@ -100,14 +101,14 @@ def run(ctx: ExportContext, variant: Variant, parent: Path | None, out: Path) ->
     return details
 
 
-def _calibration_batches(ctx: ExportContext, nhwc: bool) -> list[Any]:
+def _calibration_batches(ctx: StageContext, nhwc: bool) -> list[Any]:
     import torch
 
     batches = [torch.from_numpy(ctx.calibration[i : i + 1].copy()) for i in range(ctx.calibration.shape[0])]
     return [b.permute(0, 2, 3, 1).contiguous() for b in batches] if nhwc else batches
 
 
-def _pt2e(module: Any, example: Any, ctx: ExportContext, nhwc: bool) -> Any:
+def _pt2e(module: Any, example: Any, ctx: StageContext, nhwc: bool) -> Any:
     import torch
     from litert_torch.quantize import pt2e_quantizer as pq
     from torchao.quantization.pt2e import move_exported_model_to_eval, quantize_pt2e
@@ -122,15 +123,15 @@ def _pt2e(module: Any, example: Any, ctx: ExportContext, nhwc: bool) -> Any:
     return move_exported_model_to_eval(converted)
 
 
-def _fidelity(quantized: Any, path: Path, ctx: ExportContext, nhwc: bool, torch: Any) -> float:
+def _fidelity(quantized: Any, path: Path, ctx: StageContext, nhwc: bool, torch: Any) -> float:
     """Worst cosine between the .tflite and the quantized torch module it was converted from, on the first
     FIDELITY_IMAGES reference images (the fake-quantized torch module is slow)."""
     from edgeexport.runtimes.litert import LiteRTSession
 
     session = LiteRTSession(str(path), threads=ctx.options.threads)
     worst = 1.0
-    for i in range(min(FIDELITY_IMAGES, ctx.reference_inputs.shape[0])):
-        x = ctx.reference_inputs[i : i + 1]
+    for i in range(min(FIDELITY_IMAGES, ctx.reference.inputs.shape[0])):
+        x = ctx.reference.inputs[i : i + 1]
         xt = torch.from_numpy(x.transpose(0, 2, 3, 1).copy() if nhwc else x.copy())
         with torch.no_grad():
             ref = quantized(xt)

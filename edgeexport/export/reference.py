@@ -21,7 +21,7 @@ from edgeexport.spec import ModelCard
 MAX_IDS_IN_MANIFEST = 100
 
 
-@dataclass
+@dataclass(frozen=True)
 class Reference:
     inputs: np.ndarray  # N x C x H x W float32
     outputs: list[list[np.ndarray]]  # per sample, per output (batch dimension 1 kept)
@@ -45,7 +45,7 @@ def top1(outputs: list[list[np.ndarray]], labels: np.ndarray | None) -> float | 
 def compute(card: ModelCard, model: Any, batch: int = 1) -> Reference:
     import torch
 
-    from edgeexport.complexity import outputs_as_tuple
+    from edgeexport.zoo.complexity import outputs_as_tuple
 
     images = data.load(card.data.evaluation or card.data.calibration, "test")
     inputs = data.preprocess_batch(list(images.images), card.preprocess, card.input)

@@ -1,4 +1,4 @@
-"""A small reference training loop: ``python -m edgeexport train <card> --data fashion_mnist --steps N``.
+"""A small reference training loop (``python -m edgeexport train <card> --data fashion_mnist --steps N``).
 
 Reproducible by construction: a STEP budget (not a time budget), seeded sampling and initialisation,
 AdamW with a warm-up + cosine schedule, channels_last memory format (depthwise backward is ~8x faster
@@ -23,30 +23,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from edgeexport import cards, data, models
+from edgeexport import cards, data
 from edgeexport.artifact import atomic_output
 from edgeexport.spec import ModelCard
-from edgeexport.weights import calibrate_batchnorm, sha256_file
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("card", help="model card to train (its architecture, input and preprocessing)")
-    p.add_argument(
-        "--data", default=None, help="fashion_mnist or folder:/path (default: the card's evaluation data)"
-    )
-    p.add_argument("--steps", type=int, default=3000, help="optimizer steps (the budget)")
-    p.add_argument("--batch", type=int, default=128)
-    p.add_argument("--lr", type=float, default=3e-3)
-    p.add_argument("--weight-decay", type=float, default=0.05)
-    p.add_argument("--warmup", type=int, default=200, help="linear warm-up steps")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument(
-        "--init", choices=("scratch", "card"), default="scratch", help="card: fine-tune its weights"
-    )
-    p.add_argument("--out", default=None, help="weights file (default: weights/<card>.pt)")
-    p.add_argument("--resume", default=None, help="checkpoint to resume from")
-    p.add_argument("--checkpoint-every", type=int, default=500)
+from edgeexport.zoo import builder
+from edgeexport.zoo.weights import calibrate_batchnorm, sha256_file
 
 
 def tensors(card: ModelCard, source: str, split: str) -> tuple[torch.Tensor, torch.Tensor]:
@@ -90,7 +71,7 @@ def _print(message: str) -> None:
 def train(card: ModelCard, args: argparse.Namespace, log: Any = _print) -> dict[str, Any]:
     torch.set_num_threads(args.threads)
     source = args.data or card.data.evaluation or card.data.calibration
-    model = models.build_model(card) if args.init == "card" else models.build_architecture(card)
+    model = builder.build_model(card) if args.init == "card" else builder.build_architecture(card)
     model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
     x_train, y_train = tensors(card, source, "train")
     x_test, y_test = tensors(card, source, "test")
@@ -158,8 +139,3 @@ def train(card: ModelCard, args: argparse.Namespace, log: Any = _print) -> dict[
     ckpt_path.unlink(missing_ok=True)
     log(json.dumps(record, indent=2))
     return record
-
-
-def main(args: argparse.Namespace) -> int:
-    train(cards.get_card(args.card), args)
-    return 0

@@ -18,10 +18,11 @@ from typing import TYPE_CHECKING, Any
 
 from edgeexport.artifact import Precision
 from edgeexport.errors import ConversionError
-from edgeexport.stages import Variant, versions
+from edgeexport.export.stages import Variant, versions
 
 if TYPE_CHECKING:
-    from edgeexport.pipeline import ExportContext
+    from edgeexport.export.context import StageContext
+    from edgeexport.spec import ExportOptions, ModelCard
 
 NAME = "torch_to_coreml"
 VERSION = "1"
@@ -33,7 +34,7 @@ def tools() -> dict[str, str]:
     return versions("torch", "coremltools")
 
 
-def variants(ctx: ExportContext) -> list[Variant]:
+def variants(card: ModelCard, options: ExportOptions) -> list[Variant]:
     return [
         Variant(
             "coreml_fp16", Precision("float16", "float16"), {"compute_precision": "FLOAT16"}, ext=".mlpackage"
@@ -54,12 +55,12 @@ def variants(ctx: ExportContext) -> list[Variant]:
     ]
 
 
-def run(ctx: ExportContext, variant: Variant, parent: Path | None, out: Path) -> dict[str, Any]:
+def run(ctx: StageContext, variant: Variant, parent: Path | None, out: Path) -> dict[str, Any]:
     import coremltools as ct
     import numpy as np
     import torch
 
-    from edgeexport.stages.torch_to_onnx import output_names
+    from edgeexport.export.stages.torch_to_onnx import output_names
 
     names = output_names(ctx)
     with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):

@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING, Any
 
 from edgeexport.artifact import Precision
 from edgeexport.errors import ConversionError
-from edgeexport.stages import Variant, versions
+from edgeexport.export.stages import Variant, versions
 
 if TYPE_CHECKING:
-    from edgeexport.pipeline import ExportContext
+    from edgeexport.export.context import StageContext
+    from edgeexport.spec import ExportOptions, ModelCard
 
 NAME = "torch_to_onnx"
 VERSION = "1"
@@ -29,18 +30,18 @@ def tools() -> dict[str, str]:
     return versions("torch", "onnx", "onnxscript")
 
 
-def variants(ctx: ExportContext) -> list[Variant]:
+def variants(card: ModelCard, options: ExportOptions) -> list[Variant]:
     return [Variant("onnx_fp32", Precision("float32", "float32"), {"opset": OPSET}, ext=".onnx")]
 
 
-def output_names(ctx: ExportContext) -> list[str]:
-    n = len(ctx.reference_outputs[0])
+def output_names(ctx: StageContext) -> list[str]:
+    n = len(ctx.reference.outputs[0])
     if ctx.card.task == "classification" and n == 1:
         return ["logits"]
     return [f"features_{i}" for i in range(n)]
 
 
-def _dynamo(ctx: ExportContext, out: Path, opset: int) -> None:
+def _dynamo(ctx: StageContext, out: Path, opset: int) -> None:
     import torch
 
     with contextlib.redirect_stdout(io.StringIO()):
@@ -57,7 +58,7 @@ def _dynamo(ctx: ExportContext, out: Path, opset: int) -> None:
         )
 
 
-def _torchscript(ctx: ExportContext, out: Path, opset: int) -> None:
+def _torchscript(ctx: StageContext, out: Path, opset: int) -> None:
     import torch
 
     torch.onnx.export(
@@ -72,7 +73,7 @@ def _torchscript(ctx: ExportContext, out: Path, opset: int) -> None:
     )
 
 
-def run(ctx: ExportContext, variant: Variant, parent: Path | None, out: Path) -> dict[str, Any]:
+def run(ctx: StageContext, variant: Variant, parent: Path | None, out: Path) -> dict[str, Any]:
     import onnx
 
     details: dict[str, Any] = {}

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 
-from edgeexport import cards, complexity, models
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
 
 def _human(n: float) -> str:
@@ -16,9 +18,12 @@ def _human(n: float) -> str:
 
 
 def rows() -> list[dict[str, object]]:
+    from edgeexport import cards
+    from edgeexport.zoo import builder, complexity
+
     out = []
     for card in cards.all_cards():
-        c = complexity.measure(models.build_architecture(card), card.input.shape)
+        c = complexity.measure(builder.build_architecture(card), card.input.shape)
         weights = (
             card.weights.source
             if card.weights.source == "seeded"

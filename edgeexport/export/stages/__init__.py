@@ -1,8 +1,9 @@
 """Converter stages, one file each, named source_to_destination.
 
 A stage module defines NAME, VERSION, SRC and DST formats, ``tools()`` (versions that shape its output),
-``variants(ctx)`` (the artifacts it can make for a card) and ``run(ctx, variant, parent, out)`` which
-writes exactly one artifact at ``out`` and returns details for the manifest. The pipeline plans the
+``variants(card, options)`` (the artifacts it can make for a card; it reads nothing else) and
+``run(ctx, variant, parent, out)``, which gets a frozen ``StageContext`` (export/context.py), writes exactly
+one artifact at ``out`` and returns details for the manifest. The pipeline plans the
 order from SRC/DST, so a new format is one new file plus its name in STAGE_MODULES.
 """
 
@@ -10,15 +11,11 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from edgeexport.artifact import Precision
 from edgeexport.registry import Registry
-
-if TYPE_CHECKING:
-    from edgeexport.pipeline import ExportContext
 
 STAGE_MODULES = (
     "torch_to_onnx",
@@ -27,6 +24,7 @@ STAGE_MODULES = (
     "torch_to_tflite",
     "tflite_quantize",
     "torch_to_coreml",
+    "torch_to_pt2",
 )
 
 
@@ -60,7 +58,7 @@ def versions(*distributions: str) -> dict[str, str]:
 def load_stages() -> Registry[ModuleType]:
     stages: Registry[ModuleType] = Registry("stage")
     for name in STAGE_MODULES:
-        module = importlib.import_module(f"edgeexport.stages.{name}")
+        module = importlib.import_module(f"edgeexport.export.stages.{name}")
         stages.add(module.NAME, module)
     return stages
 
@@ -84,7 +82,3 @@ def plan(items: list[tuple[ModuleType, Variant]]) -> list[tuple[ModuleType, Vari
             pending.remove(item)
             placed.add(item[1].id)
     return ordered
-
-
-def out_path(ctx: ExportContext, variant: Variant) -> Path:
-    return ctx.folder / variant.file_name(ctx.card.name)

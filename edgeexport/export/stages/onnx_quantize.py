@@ -15,36 +15,24 @@ Each artifact records which kernels execute in int8 after ORT's own graph optimi
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from edgeexport.artifact import Precision
-from edgeexport.stages import Variant, versions
-from edgeexport.stages.torch_to_onnx import op_counts
+from edgeexport.export.stages import Variant, versions
+from edgeexport.export.stages.torch_to_onnx import op_counts
+from edgeexport.quant.ort import pre_process, static_qdq
+from edgeexport.spec import TYPES
 
 if TYPE_CHECKING:
-    from edgeexport.pipeline import ExportContext
+    from edgeexport.export.context import StageContext
+    from edgeexport.spec import ExportOptions, ModelCard
 
 NAME = "onnx_quantize"
 VERSION = "2"
 SRC = "onnx"
 DST = "onnx"
 PARENTS = ("onnx_fp32_sim", "onnx_fp32")
-# Calibration methods: name -> (ORT CalibrationMethod, ORT extra_options). Measured in docs/int8.md.
-# No Entropy: quantize_static does not pass a bin count to ORT's entropy calibrator, whose defaults (128
-# histogram bins, 128 quantized bins) leave one candidate threshold, the full range: it gave scales
-# bit-identical to MinMax, with or without CalibNumBins (measured; ORT 1.31).
-METHODS: dict[str, tuple[str, dict[str, Any]]] = {
-    "MinMax": ("MinMax", {}),  # the extremes over all calibration images
-    # the mean over images of each image's extremes (ORT's CalibMovingAverage, one collection round)
-    "MeanMinMax": ("MinMax", {"CalibMovingAverage": True}),
-    "Percentile": ("Percentile", {}),  # ORT's default percentile, 99.999
-    "Percentile99.99": ("Percentile", {"CalibPercentile": 99.99}),
-}
-TYPES = {"u8u8": ("QUInt8", "QUInt8"), "u8s8": ("QUInt8", "QInt8"), "s8s8": ("QInt8", "QInt8")}
 INT8_PREFIXES = ("QLinear", "QGemm", "ConvInteger", "MatMulInteger", "DynamicQuantize", "QAttention")
 FLOAT_COMPUTE = ("Conv", "FusedConv", "NchwcConv", "Gemm", "MatMul", "FusedMatMul", "FusedGemm")
 
@@ -53,11 +41,9 @@ def tools() -> dict[str, str]:
     return versions("onnx", "onnxruntime")
 
 
-def variants(ctx: ExportContext) -> list[Variant]:
-    o = ctx.options
-    calibration = (
-        f"{o.calibration_method} on {ctx.calibration.shape[0]} images of {ctx.card.data.calibration}"
-    )
+def variants(card: ModelCard, options: ExportOptions) -> list[Variant]:
+    o = options
+    calibration = f"{o.calibration_method} on {options.calibration_count} images of {card.data.calibration}"
     act, weight = (TYPES[o.int8_types][i].removeprefix("Q").lower() for i in (0, 1))
     return [
         Variant(
@@ -77,7 +63,7 @@ def variants(ctx: ExportContext) -> list[Variant]:
                 "per_channel": True,
                 "reduce_range": o.reduce_range,
                 "calibrate_method": o.calibration_method,
-                "calibration_images": int(ctx.calibration.shape[0]),
+                "calibration_images": options.calibration_count,
                 "nodes_to_exclude": list(o.nodes_to_exclude),
             },
             parents=PARENTS,
@@ -86,17 +72,7 @@ def variants(ctx: ExportContext) -> list[Variant]:
     ]
 
 
-class _Reader:
-    """ORT CalibrationDataReader over the calibration batch, one image at a time."""
-
-    def __init__(self, name: str, batch: np.ndarray) -> None:
-        self._items = iter([{name: batch[i : i + 1]} for i in range(batch.shape[0])])
-
-    def get_next(self) -> dict[str, np.ndarray] | None:
-        return next(self._items, None)
-
-
-def run(ctx: ExportContext, variant: Variant, parent: Path | None, out: Path) -> dict[str, Any]:
+def run(ctx: StageContext, variant: Variant, parent: Path | None, out: Path) -> dict[str, Any]:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     if parent is None:
@@ -131,9 +107,10 @@ def run(ctx: ExportContext, variant: Variant, parent: Path | None, out: Path) ->
                 )
 
             if ctx.validation is not None and ctx.card.tolerance.accuracy_drop is not None:
-                from edgeexport import quant_search
+                from edgeexport.quant import search as quant_search
 
-                val_x, val_y, val_top1 = ctx.validation
+                val = ctx.validation
+                val_x, val_y, val_top1 = val.inputs, val.labels, val.top1
                 backend = quant_search.ort_backend(quantize, parent, val_x, ctx.card.input.name)
                 details["accuracy_aware"] = quant_search.search(
                     backend,
@@ -148,46 +125,6 @@ def run(ctx: ExportContext, variant: Variant, parent: Path | None, out: Path) ->
                 quantize(list(c["nodes_to_exclude"]), out)
     details.update(op_counts=_counts(out), kernels_after_ort_optimisation=executed_kernels(out, parent))
     return details
-
-
-def pre_process(float_model: Path, out: Path) -> None:
-    """ORT's ``quant_pre_process`` as onnx_int8 runs it: the doctor must compare against the same graph."""
-    from onnxruntime.quantization.shape_inference import quant_pre_process
-
-    quant_pre_process(str(float_model), str(out), skip_symbolic_shape=True)
-
-
-def static_qdq(
-    prepared: Path,
-    out: Path,
-    calibration: np.ndarray,
-    input_name: str,
-    *,
-    activation_type: str = "QUInt8",
-    weight_type: str = "QUInt8",
-    method: str = "MinMax",
-    per_channel: bool = True,
-    reduce_range: bool = False,
-    exclude: Sequence[str] = (),
-) -> None:
-    """ORT ``quantize_static`` in QDQ format, calibrated one image at a time. ``prepared``: the float
-    model after ``quant_pre_process``. The one call that onnx_int8 and the int8 benchmarks share."""
-    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
-
-    ort_method, extra_options = METHODS[method]
-    quantize_static(
-        str(prepared),
-        str(out),
-        _Reader(input_name, calibration),
-        quant_format=QuantFormat.QDQ,
-        activation_type=getattr(QuantType, activation_type),
-        weight_type=getattr(QuantType, weight_type),
-        per_channel=per_channel,
-        reduce_range=reduce_range,
-        calibrate_method=getattr(CalibrationMethod, ort_method),
-        nodes_to_exclude=list(exclude) or None,
-        extra_options=dict(extra_options),
-    )
 
 
 def _counts(path: Path) -> dict[str, int]:

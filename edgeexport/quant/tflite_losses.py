@@ -33,7 +33,7 @@ def op_losses(float_path: Path, quant_path: Path, feeds: dict[str, list[dict[str
     from ai_edge_quantizer import model_validator
     from ai_edge_quantizer.utils import validation_utils
 
-    from edgeexport.runtimes.litert import _interpreter_module
+    from edgeexport.runtimes.litert import interpreter_module
 
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         result = model_validator.compare_model(
@@ -48,7 +48,7 @@ def op_losses(float_path: Path, quant_path: Path, feeds: dict[str, list[dict[str
         name: min(100.0, 10 * math.log10(max(values["snr"], 1e-10)))
         for name, values in result.get_all_tensor_results().items()
     }
-    interp = _interpreter_module().Interpreter(model_path=str(quant_path))
+    interp = interpreter_module().Interpreter(model_path=str(quant_path))
     names = {t["index"]: t["name"] for t in interp.get_tensor_details()}
     losses = []
     for op in interp._get_ops_details():

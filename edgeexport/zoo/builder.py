@@ -11,7 +11,7 @@ from torch import nn
 from edgeexport import data, zoo
 from edgeexport.errors import CardError
 from edgeexport.spec import ModelCard
-from edgeexport.weights import calibrate_batchnorm, load_into, load_state_dict
+from edgeexport.zoo.weights import calibrate_batchnorm, load_into, load_state_dict
 
 
 def _builder(card: ModelCard) -> zoo.Builder:

@@ -21,11 +21,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from edgeexport.artifact import Precision
-from edgeexport.stages import Variant, versions
-from edgeexport.tflite_ops import io_dtypes, op_histogram
+from edgeexport.export.stages import Variant, versions
+from edgeexport.runtimes.litert import io_dtypes, op_histogram
 
 if TYPE_CHECKING:
-    from edgeexport.pipeline import ExportContext
+    from edgeexport.export.context import StageContext
+    from edgeexport.spec import ExportOptions, ModelCard
 
 NAME = "tflite_quantize"
 VERSION = "2"
@@ -37,40 +38,40 @@ def tools() -> dict[str, str]:
     return versions("ai-edge-quantizer", "ai-edge-litert")
 
 
-def variants(ctx: ExportContext) -> list[Variant]:
-    suffix = "_nhwc" if ctx.options.nhwc else ""
+def variants(card: ModelCard, options: ExportOptions) -> list[Variant]:
+    suffix = "_nhwc" if options.nhwc else ""
     parents = (f"tflite_fp32{suffix}",)
-    n = int(ctx.calibration.shape[0])
-    io_dtype = "int8" if ctx.options.int8_io else "float32"
+    n = options.calibration_count
+    io_dtype = "int8" if options.int8_io else "float32"
     return [
         Variant(
             f"tflite_fp16w{suffix}",
             Precision("float16", "float32"),
-            {"recipe": "float casting, weights only", "nhwc": ctx.options.nhwc},
+            {"recipe": "float casting, weights only", "nhwc": options.nhwc},
             parents=parents,
             ext=".tflite",
         ),
         Variant(
             f"tflite_dynrange_w8{suffix}",
             Precision("int8", "int8 at run time", granularity="per-channel", calibration="none (dynamic)"),
-            {"recipe": "dynamic_wi8_afp32", "nhwc": ctx.options.nhwc},
+            {"recipe": "dynamic_wi8_afp32", "nhwc": options.nhwc},
             parents=parents,
             ext=".tflite",
         ),
         Variant(
-            f"tflite_int8_aeq{suffix}" + ("_io8" if ctx.options.int8_io else ""),
+            f"tflite_int8_aeq{suffix}" + ("_io8" if options.int8_io else ""),
             Precision(
                 "int8",
                 "int8",
                 io=io_dtype,
                 granularity="per-channel",
-                calibration=f"global min/max on {n} images of {ctx.card.data.calibration}",
+                calibration=f"global min/max on {n} images of {card.data.calibration}",
             ),
             {
                 "recipe": "static_wi8_ai8",
                 "calibration": "global min/max",
                 "io": io_dtype,
-                "nhwc": ctx.options.nhwc,
+                "nhwc": options.nhwc,
             },
             parents=parents,
             ext=".tflite",
@@ -78,7 +79,7 @@ def variants(ctx: ExportContext) -> list[Variant]:
     ]
 
 
-def run(ctx: ExportContext, variant: Variant, parent: Path | None, out: Path) -> dict[str, Any]:
+def run(ctx: StageContext, variant: Variant, parent: Path | None, out: Path) -> dict[str, Any]:
     if parent is None:
         raise ValueError("tflite_quantize needs the fp32 .tflite as parent")
     details = {}
@@ -111,7 +112,7 @@ def _weights_quantized(variant: Variant, parent: Path, out: Path) -> None:
         result.export_model(str(out), overwrite=True)
 
 
-def _static_int8(ctx: ExportContext, variant: Variant, parent: Path, out: Path) -> dict[str, Any]:
+def _static_int8(ctx: StageContext, variant: Variant, parent: Path, out: Path) -> dict[str, Any]:
     """Full int8 with global min/max calibration; accuracy-aware when the card asks for it."""
     nhwc = bool(variant.config["nhwc"])
     feeds = _feeds(parent, ctx.calibration, nhwc)
@@ -123,11 +124,12 @@ def _static_int8(ctx: ExportContext, variant: Variant, parent: Path, out: Path) 
     if ctx.validation is None or ctx.card.tolerance.accuracy_drop is None:
         quantize([], out)
         return {}
-    from edgeexport import quant_search
+    from edgeexport.quant import search as quant_search
+    from edgeexport.quant.tflite_losses import op_losses
     from edgeexport.runtimes import litert
-    from edgeexport.tflite_doctor import op_losses
 
-    val_x, val_y, val_top1 = ctx.validation
+    val = ctx.validation
+    val_x, val_y, val_top1 = val.inputs, val.labels, val.top1
     doctor_feeds = _feeds(parent, val_x[: quant_search.DOCTOR_IMAGES], nhwc)
 
     def most_harmful(path: Path) -> list[str]:
@@ -175,9 +177,9 @@ def _aeq_int8(
 
 def _feeds(fp32_path: Path, images: np.ndarray, nhwc: bool) -> dict[str, list[dict[str, Any]]]:
     """ai-edge-quantizer's input format: {signature: [{input name: one batch-1 image}, ...]}."""
-    from edgeexport.runtimes.litert import _interpreter_module
+    from edgeexport.runtimes.litert import interpreter_module
 
-    interp = _interpreter_module().Interpreter(model_path=str(fp32_path))
+    interp = interpreter_module().Interpreter(model_path=str(fp32_path))
     signatures = interp.get_signature_list()
     key = next(iter(signatures))
     arg = signatures[key]["inputs"][0]

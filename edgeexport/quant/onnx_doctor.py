@@ -1,4 +1,4 @@
-"""Per-layer quantization doctor: ``python -m edgeexport doctor <card> --artifact onnx_int8``.
+"""Per-layer quantization doctor for ONNX QDQ int8 (the library; ``cli/doctor.py`` prints it).
 
 Runs the float model and the int8 QDQ model on the same real inputs with ONNX Runtime's own debugging
 tools (``onnxruntime.quantization.qdq_loss_debug``) and prints, per layer in graph order:
@@ -10,7 +10,6 @@ below ``--diverge-db`` is where the int8 model starts to go its own way.
 
 from __future__ import annotations
 
-import argparse
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -92,7 +91,7 @@ def diagnose_onnx(
     import onnx
     from onnxruntime.quantization import qdq_loss_debug as dbg
 
-    from edgeexport.stages.onnx_quantize import pre_process
+    from edgeexport.quant.ort import pre_process
 
     with tempfile.TemporaryDirectory() as tmp:
         prepared = Path(tmp) / "prepared.onnx"
@@ -155,46 +154,3 @@ def diagnose(card: str, artifact: str, root: Path, images: int) -> tuple[list[La
         manifest.reference["input"]["name"],
     )
     return rows, {"artifact": artifact, "parent": art.parent, "images": int(inputs.shape[0])}
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("card")
-    p.add_argument("--artifact", default="onnx_int8")
-    p.add_argument("--images", type=int, default=64, help="reference images to run (default 64)")
-    p.add_argument("--top", type=int, default=8, help="how many of the worst layers to mark")
-    p.add_argument("--diverge-db", type=float, default=20.0, help="model-SQNR threshold for 'diverges'")
-    p.add_argument("--artifacts", default=None, help="artifact root (default: <repo>/artifacts)")
-    p.add_argument("--all-layers", action="store_true", help="print every layer, not only compute layers")
-
-
-COMPUTE = ("Conv", "Gemm", "MatMul", "HardSwish", "HardSigmoid", "Mul", "Add", "Relu", "Clip", "Sigmoid")
-
-
-def main(args: argparse.Namespace) -> int:
-    from edgeexport.cards import REPO_ROOT
-
-    root = Path(args.artifacts) if args.artifacts else REPO_ROOT / "artifacts"
-    rows, meta = diagnose(args.card, args.artifact, root, args.images)
-    bad = {r.tensor for r in worst(rows, args.top)}
-    diverge = first_divergence(rows, args.diverge_db)
-    print(
-        f"{args.card} {meta['artifact']} vs {meta['parent']} on {meta['images']} reference images (SQNR, dB)"
-    )
-    print(f"{'#':>4}  {'op':<17} {'qdq':>7} {'model':>7}  tensor")
-    for r in rows:
-        if not args.all_layers and not r.op.startswith(COMPUTE) and r.tensor not in bad:
-            continue
-        mark = " <- loses the most" if r.tensor in bad else ""
-        if diverge is not None and r.tensor == diverge.tensor:
-            mark += f" <- first below {args.diverge_db:g} dB"
-        print(f"{r.index:>4}  {r.op:<17} {r.qdq_db:>7.1f} {r.model_db:>7.1f}  {r.tensor}{mark}")
-    print(
-        "worst layers (lowest qdq SQNR): "
-        + ", ".join(f"{r.tensor} [{r.op}] {r.qdq_db:.1f} dB" for r in worst(rows, args.top))
-    )
-    if diverge is None:
-        print(f"the int8 model stays above {args.diverge_db:g} dB SQNR at every layer")
-    else:
-        where = f"layer {diverge.index} {diverge.tensor} [{diverge.op}]"
-        print(f"first divergence: {where} at {diverge.model_db:.1f} dB")
-    return 0

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from edgeexport import cards, pipeline
-from edgeexport.artifact import Manifest
-from edgeexport.stages.onnx_quantize import METHODS, TYPES
+from edgeexport.errors import UsageError
+from edgeexport.spec import DEFAULT_THREADS, FORMATS, METHODS, PRECISIONS, TYPES
+
+if TYPE_CHECKING:
+    from edgeexport.artifact import Manifest
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("card", nargs="?", help="model card name (models/<card>.toml) or a path to a .toml")
     p.add_argument("--all", action="store_true", help="export every card in models/")
-    p.add_argument("--formats", default=",".join(pipeline.FORMATS), help="comma list: onnx,tflite,coreml")
-    p.add_argument("--precisions", default=",".join(pipeline.PRECISIONS), help="comma list: fp32,fp16,int8")
+    p.add_argument("--formats", default=",".join(FORMATS), help="comma list: onnx,tflite,coreml")
+    p.add_argument("--precisions", default=",".join(PRECISIONS), help="comma list: fp32,fp16,int8")
     p.add_argument("--calibration", default="MinMax", help=f"static int8 calibration: {', '.join(METHODS)}")
     p.add_argument("--calibration-count", type=int, default=None, help="calibration images (default: all)")
     p.add_argument("--nhwc", action="store_true", help="TFLite with NHWC inputs/outputs (to_channel_last_io)")
@@ -25,8 +29,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="ORT static int8 activation+weight types (default u8u8: no x86 AVX2 saturation; docs/int8.md)",
     )
     p.add_argument("--reduce-range", action="store_true", help="ORT static int8 with 7-bit weights")
-    p.add_argument("--threads", type=int, default=2, help="threads for conversion and parity runs")
-    p.add_argument("--out", default=str(pipeline.ARTIFACTS_ROOT), help="artifact root folder")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=DEFAULT_THREADS,
+        help="threads for conversion and parity runs (%(default)s)",
+    )
+    p.add_argument("--artifacts", type=Path, default=Path("artifacts"), help="artifacts root (%(default)s)")
 
 
 def _split(value: str) -> tuple[str, ...]:
@@ -60,10 +69,14 @@ def summary(manifest: Manifest) -> None:
 
 def main(args: argparse.Namespace) -> int:
     if not args.card and not args.all:
-        raise SystemExit("error: name a model card (e.g. mobilenetv3_small) or pass --all")
-    from pathlib import Path
+        raise UsageError(
+            "name a model card (e.g. mobilenetv3_small) or pass --all; `python -m edgeexport list` shows them"
+        )
+    from edgeexport import cards
+    from edgeexport.export import pipeline
+    from edgeexport.spec import ExportOptions
 
-    options = pipeline.ExportOptions(
+    options = ExportOptions(
         formats=_split(args.formats),
         precisions=_split(args.precisions),
         calibration_method=args.calibration,
@@ -73,7 +86,7 @@ def main(args: argparse.Namespace) -> int:
         int8_types=args.int8_types,
         reduce_range=args.reduce_range,
         threads=args.threads,
-        root=Path(args.out),
+        root=args.artifacts,
     )
     names = cards.card_names() if args.all else [args.card]
     failed = 0

@@ -6,11 +6,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from edgeexport.artifact import Precision
-from edgeexport.stages import Variant, versions
-from edgeexport.stages.torch_to_onnx import op_counts
+from edgeexport.export.stages import Variant, versions
+from edgeexport.export.stages.torch_to_onnx import op_counts
 
 if TYPE_CHECKING:
-    from edgeexport.pipeline import ExportContext
+    from edgeexport.export.context import StageContext
+    from edgeexport.spec import ExportOptions, ModelCard
 
 NAME = "onnx_simplify"
 VERSION = "1"
@@ -22,13 +23,13 @@ def tools() -> dict[str, str]:
     return versions("onnx", "onnxsim", "onnxslim")
 
 
-def variants(ctx: ExportContext) -> list[Variant]:
+def variants(card: ModelCard, options: ExportOptions) -> list[Variant]:
     return [
         Variant("onnx_fp32_sim", Precision("float32", "float32"), {}, parents=("onnx_fp32",), ext=".onnx")
     ]
 
 
-def run(ctx: ExportContext, variant: Variant, parent: Path | None, out: Path) -> dict[str, Any]:
+def run(ctx: StageContext, variant: Variant, parent: Path | None, out: Path) -> dict[str, Any]:
     import onnx
 
     if parent is None:

@@ -1,0 +1,33 @@
+"""``python -m edgeexport train <card>``: the reference training loop (edgeexport/zoo/train.py)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("card", help="model card to train (its architecture, input and preprocessing)")
+    p.add_argument(
+        "--data", default=None, help="fashion_mnist or folder:/path (default: the card's evaluation data)"
+    )
+    p.add_argument("--steps", type=int, default=3000, help="optimizer steps (the budget)")
+    p.add_argument("--batch", type=int, default=128)
+    p.add_argument("--lr", type=float, default=3e-3)
+    p.add_argument("--weight-decay", type=float, default=0.05)
+    p.add_argument("--warmup", type=int, default=200, help="linear warm-up steps")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument(
+        "--init", choices=("scratch", "card"), default="scratch", help="card: fine-tune its weights"
+    )
+    p.add_argument("--out", default=None, help="weights file (default: weights/<card>.pt)")
+    p.add_argument("--resume", default=None, help="checkpoint to resume from")
+    p.add_argument("--checkpoint-every", type=int, default=500)
+
+
+def main(args: argparse.Namespace) -> int:
+    from edgeexport import cards
+    from edgeexport.zoo.train import train
+
+    train(cards.get_card(args.card), args)
+    return 0
