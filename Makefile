@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 # Re-install when the dependency list changes.
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml scripts/debian-packages.txt scripts/fetch-photos.sh | sha256sum | cut -c1-12)
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml scripts/debian-packages.txt edgeexport/data/fetch-photos.sh | sha256sum | cut -c1-12)
 MODEL ?= mobilenetv3_small
 PYTEST_ARGS ?=
 
@@ -15,9 +15,9 @@ setup: $(STAMP)
 system:
 	bash scripts/setup-system.sh
 
-$(STAMP): pyproject.toml scripts/debian-packages.txt scripts/setup-system.sh scripts/fetch-photos.sh
+$(STAMP): pyproject.toml scripts/debian-packages.txt scripts/setup-system.sh edgeexport/data/fetch-photos.sh
 	bash scripts/setup-system.sh
-	bash scripts/fetch-photos.sh
+	bash edgeexport/data/fetch-photos.sh
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 		{ echo "edgeexport needs Python >= 3.11 (set PYTHON=python3.11)"; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)

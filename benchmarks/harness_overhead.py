@@ -22,13 +22,14 @@ from pathlib import Path
 import numpy as np
 
 from edgeexport import runtimes
-from edgeexport.bench import ARTIFACTS_ROOT, RESULTS_DIR, environment
+from edgeexport.bench import environment
 from edgeexport.bench.harness import timed_runs
+from edgeexport.defaults import artifacts_root, results_dir
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--artifacts", type=Path, default=ARTIFACTS_ROOT)
+    p.add_argument("--artifacts", type=Path, default=artifacts_root())
     p.add_argument("--model", default="mobilenetv3_small")
     p.add_argument("--artifact", default="onnx_fp32")
     p.add_argument("--threads", type=int, default=2)
@@ -72,7 +73,7 @@ def main() -> None:
         "repeat_medians_ms": [m / 1e6 for m in medians],
         "repeat_cv": float(np.std(medians, ddof=1) / np.mean(medians)),
     }
-    out = RESULTS_DIR / "harness_overhead.json"
+    out = results_dir() / "harness_overhead.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))

@@ -1,7 +1,8 @@
 """Why int8 flips a photo's top-1: PyTorch's own top-1/top-2 margin against the int8 model's error.
 
     python benchmarks/int8_agreement.py --model mobilenet_v2
-    python benchmarks/int8_agreement.py --model mobilenet_v2 --extra folder:.data/more-photos
+    python benchmarks/int8_agreement.py --model mobilenet_v2 \
+        --extra folder:$HOME/.cache/edgeexport/more-photos
 
 Quantizes the card's simplified fp32 ONNX with ORT ``quantize_static`` (QDQ, per-channel, u8u8) once per
 calibration method, on the card's calibration images, and runs each on the held-out photos (plus, with

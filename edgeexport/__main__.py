@@ -11,7 +11,11 @@ from edgeexport.errors import EdgeExportError
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m edgeexport", description=__doc__)
+    p = argparse.ArgumentParser(
+        prog="python -m edgeexport",
+        description="Export a PyTorch vision model to the formats devices run, with parity; bench, list, "
+        "diagnose and train. Exit codes: 0 ok, 1 something failed or missed its gate, 2 a usage error.",
+    )
     sub = p.add_subparsers(dest="command", required=True)
     sub.add_parser(
         "bench", help="the on-device bench harness (same as python -m edgeexport.bench)", add_help=False

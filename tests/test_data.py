@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from edgeexport import data
-from edgeexport.errors import DataError
+from edgeexport.errors import DataError, UnknownNameError
 
 
 def test_fashion_mnist_is_the_real_labelled_set() -> None:
@@ -40,7 +40,7 @@ def test_real_photos_split_without_overlap() -> None:
 def test_unknown_split_and_source() -> None:
     with pytest.raises(DataError, match="unknown split 'tset'"):
         data.load("fashion_mnist", "tset")
-    with pytest.raises(Exception, match="did you mean 'fashion_mnist'"):
+    with pytest.raises(UnknownNameError, match="did you mean 'fashion_mnist'"):
         data.load("fashion_mnst", "test")
 
 
@@ -58,6 +58,17 @@ def test_image_folder(tmp_path: Path) -> None:
     assert not set(train.ids) & set(test.ids)
     assert train.labels is not None and set(train.labels.tolist()) == {0, 1}
     assert train.images[0].shape == (20, 24, 3)
+    calibration = data.load(f"folder:{tmp_path}", "calibration")
+    val = data.load(f"folder:{tmp_path}", "val")
+    assert len(val) == len(train) // 4 and len(calibration) == len(train) - len(val)
+    assert not set(val.ids) & set(calibration.ids)  # the int8 search never tunes on its calibration set
+    assert set(val.ids) | set(calibration.ids) == set(train.ids)
+    assert data.load(f"folder:{tmp_path}", "val").ids == val.ids  # seeded: the same split every time
+
+
+def test_real_photos_offer_no_val_that_is_their_calibration_set() -> None:
+    with pytest.raises(DataError, match="no val split"):
+        data.load("real_photos", "val")
 
 
 def test_image_folder_errors_name_the_layout(tmp_path: Path) -> None:

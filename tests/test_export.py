@@ -55,6 +55,15 @@ def test_manifest_describes_every_artifact(tiny_export: Path) -> None:
     assert fp32["details"]["opset"] >= 17
 
 
+def test_no_path_of_this_machine_goes_into_an_artifact(tiny_export: Path) -> None:
+    """The exporter's stack traces held the checkout's and the venv's absolute paths: the same model
+    exported from another folder had another sha256, and the paths shipped to the device."""
+    package = str(Path(pipeline.__file__).resolve().parents[2]).encode()
+    for art in manifest(tiny_export).values():
+        assert package not in (tiny_export / art["file"]).read_bytes(), art["id"]
+    assert manifest(tiny_export)["onnx_fp32"]["details"]["stack_traces_removed"] > 0
+
+
 def test_names_say_what_an_artifact_is(tiny_export: Path) -> None:
     arts = manifest(tiny_export)
     dynamic = arts["onnx_dynamic_w8"]

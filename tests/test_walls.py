@@ -129,3 +129,22 @@ def test_no_private_name_taken_from_another_module() -> None:
 )
 def test_each_check_fails_when_its_rule_is_broken(edges: dict, check: object) -> None:
     assert check(edges)  # type: ignore[operator]
+
+
+def _sizes() -> list[str]:
+    too_big = []
+    for root in ("edgeexport", "scripts", "benchmarks"):
+        for path in sorted((PACKAGE.parent / root).rglob("*.py")):
+            source = path.read_text()
+            if len(source.splitlines()) > 400:
+                too_big.append(f"{path.name}: {len(source.splitlines())} lines (> 400: make it two files)")
+            for node in ast.walk(ast.parse(source)):
+                if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                    length = (node.end_lineno or node.lineno) - node.lineno + 1
+                    if length > 80:
+                        too_big.append(f"{path.name}:{node.name}: {length} lines (> 80)")
+    return too_big
+
+
+def test_no_module_over_400_lines_and_no_function_over_80() -> None:
+    assert _sizes() == []

@@ -10,8 +10,19 @@ from __future__ import annotations
 from pathlib import Path
 
 SCHEMA = "edgeexport.bench/1"
-# The checkout (or the unpacked bundle): edgeexport/ sits directly below it.
-REPO_ROOT = Path(__file__).resolve().parent.parent.parent
-ARTIFACTS_ROOT = REPO_ROOT / "artifacts"
-RESULTS_DIR = REPO_ROOT / "benchmarks" / "results"
+# The folder that holds the edgeexport package (a checkout, an unpacked bundle or site-packages): the
+# harness's children get it on their path, so an unpacked bundle runs without installing anything.
+PACKAGE_PARENT = Path(__file__).resolve().parent.parent.parent
+# The device side of the package, below edgeexport/: what a bundle ships and what the device-purity and
+# walls tests hold to numpy + one runtime (runtimes/torch_eager.py is the one that needs torch).
+DEVICE_SIDE = (
+    "__init__.py",
+    "errors.py",
+    "registry.py",
+    "parity.py",
+    "artifact.py",
+    "defaults.py",
+    "runtimes",
+    "bench",
+)
 EMULATED_ENV = "EDGEEXPORT_EMULATED_CPU"

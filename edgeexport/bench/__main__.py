@@ -15,24 +15,17 @@ Exit codes: 0 done (also: the one runtime asked for cannot exist on this OS, e.g
 from __future__ import annotations
 
 import argparse
-import os
+import json
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from edgeexport.bench import ARTIFACTS_ROOT, RESULTS_DIR
-from edgeexport.errors import EdgeExportError
+from edgeexport.defaults import THREADS_HELP, artifacts_root, default_threads, results_dir
+from edgeexport.errors import EdgeExportError, UsageError
 
 SUBCOMMANDS = ("compare", "bundle", "unpack", "parity")
-
-
-def _cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1
 
 
 def _positive(kind: Callable[[str], Any]) -> Callable[[str], Any]:
@@ -52,10 +45,10 @@ def run_parser() -> argparse.ArgumentParser:
         "Other commands: compare A.json B.json | bundle --model CARD | unpack FILE.",
     )
     p.add_argument("--runtime", default="all", help="onnxruntime, litert, torch, coreml or all (default)")
-    p.add_argument("--threads", type=int, default=_cores(), help="intra-op threads (default: usable cores)")
+    p.add_argument("--threads", type=int, default=default_threads(), help=THREADS_HELP)
     p.add_argument("--model", action="append", help="only this exported card (repeatable)")
     p.add_argument("--artifact", action="append", help="only this artifact id, e.g. onnx_fp32 (repeatable)")
-    p.add_argument("--artifacts", type=Path, default=ARTIFACTS_ROOT, help="artifacts root (%(default)s)")
+    p.add_argument("--artifacts", type=Path, default=artifacts_root(), help="artifacts root (%(default)s)")
     p.add_argument("--ort-provider", choices=("cpu", "xnnpack"), default="cpu")
     p.add_argument("--no-xnnpack", action="store_true", help="LiteRT: built-in kernels only")
     p.add_argument("--min-runs", type=_positive(int), default=50)
@@ -63,7 +56,7 @@ def run_parser() -> argparse.ArgumentParser:
     p.add_argument("--warmup-runs", type=_positive(int), default=10)
     p.add_argument("--warmup-time", type=_positive(float), default=0.5, help="seconds of warm-up, at least")
     p.add_argument("--timeout", type=float, default=1800.0, help="seconds per artifact process")
-    p.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
+    p.add_argument("--results-dir", type=Path, default=results_dir(), help="where results go (%(default)s)")
     p.add_argument("--json", type=Path, help="also write the JSON result here")
     p.add_argument("--csv", type=Path, help="also write one CSV row per artifact here")
     return p
@@ -74,7 +67,7 @@ def run(argv: list[str]) -> int:
 
     args = run_parser().parse_args(argv)
     if args.threads < 1:
-        raise EdgeExportError(f"--threads must be >= 1, got {args.threads}")
+        raise UsageError(f"--threads must be >= 1, got {args.threads}")
     names, notes = runner.resolve_runtimes(args.runtime)
     options = {n: runner.runtime_options(n, args.ort_provider, not args.no_xnnpack) for n in names}
     plan = runner.plan(args.artifacts, names, args.model, args.artifact)
@@ -89,7 +82,7 @@ def run(argv: list[str]) -> int:
         "warmup_runs": args.warmup_runs,
         "warmup_time_s": args.warmup_time,
         "timeout_s": args.timeout,
-        "artifacts_root": str(args.artifacts),
+        "artifacts_root": str(args.artifacts.resolve()),
     }
     results = runner.execute(plan, settings, options)
     doc = runner.document(args.runtime, settings, results)
@@ -129,11 +122,15 @@ def compare(argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog="python -m edgeexport.bench compare")
     p.add_argument("a", type=Path)
     p.add_argument("b", type=Path)
+    p.add_argument("--json", action="store_true", help="print the comparison as JSON, not a table")
     args = p.parse_args(argv)
     a, b = report.load_json(args.a), report.load_json(args.b)
     rows = report.compare(a, b)
     if not rows:
-        raise EdgeExportError(f"{args.a} and {args.b} have no artifact in common (with samples)")
+        raise UsageError(f"{args.a} and {args.b} have no artifact in common (with samples)")
+    if args.json:
+        print(json.dumps({"a": str(args.a), "b": str(args.b), "rows": rows}, indent=2))
+        return 0
     report.print_compare(rows, a, b, (str(args.a), str(args.b)))
     return 0
 
@@ -143,7 +140,7 @@ def bundle(argv: list[str]) -> int:
 
     p = argparse.ArgumentParser(prog="python -m edgeexport.bench bundle")
     p.add_argument("--model", action="append", help="card to bundle (repeatable; default: every one)")
-    p.add_argument("--artifacts", type=Path, default=ARTIFACTS_ROOT)
+    p.add_argument("--artifacts", type=Path, default=artifacts_root(), help="artifacts root (%(default)s)")
     p.add_argument("--out", type=Path)
     p.add_argument("--include-torch", action="store_true", help="also ship the .pt2 (the board needs torch)")
     args = p.parse_args(argv)
@@ -182,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     except EdgeExportError as error:
         from edgeexport.bench.runner import NothingToDo
 
-        code = error.exit_code if isinstance(error, NothingToDo) else 2
+        code = error.exit_code
         if isinstance(error, NothingToDo):
             print(error, file=sys.stdout if code == 0 else sys.stderr)
         else:

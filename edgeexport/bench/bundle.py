@@ -23,13 +23,10 @@ import tempfile
 import time
 from pathlib import Path, PurePosixPath
 
-from edgeexport.bench import ARTIFACTS_ROOT, REPO_ROOT
+from edgeexport.bench import DEVICE_SIDE, PACKAGE_PARENT
 from edgeexport.bench.targets import read_manifest, select_cards
-from edgeexport.errors import EdgeExportError
+from edgeexport.errors import EdgeExportError, UsageError
 
-# The device side of the package: numpy-only modules, the runtime adapters, the harness.
-CODE = ("edgeexport/__init__.py", "edgeexport/errors.py", "edgeexport/registry.py", "edgeexport/parity.py",
-        "edgeexport/artifact.py", "edgeexport/runtimes", "edgeexport/bench")  # fmt: skip
 LISTING = "BUNDLE.json"  # every file of the bundle with its sha256, checked by unpack
 README = """edgeexport bench bundle ({cards}), made {created}
 
@@ -42,14 +39,14 @@ Results land in benchmarks/results/<timestamp>-<runtime>.json. See docs/bench.md
 """
 
 
-class UnsafeArchiveError(EdgeExportError):
+class UnsafeArchiveError(UsageError):
     """An archive that is not a plain bundle: a link, a special file, an unsafe name or a wrong sha256."""
 
 
 def _code_files() -> list[Path]:
     files = []
-    for rel in CODE:
-        path = REPO_ROOT / rel
+    for rel in DEVICE_SIDE:
+        path = PACKAGE_PARENT / "edgeexport" / rel
         if path.is_dir():
             files += sorted(p for p in path.glob("*.py") if p.is_file())
         else:
@@ -66,7 +63,7 @@ def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
 def bundle(
     cards: list[str] | None,
     *,
-    root: Path = ARTIFACTS_ROOT,
+    root: Path,
     out: Path | None = None,
     include_torch: bool = False,
 ) -> Path:
@@ -78,7 +75,7 @@ def bundle(
         raise EdgeExportError(f"no exported model under {root}; run `make export MODEL=...` first")
     top = "edgeexport-bench-" + ("-".join(chosen) if len(chosen) <= 2 else "models")
     out = out or root / f"{top}.tar.gz"
-    files: dict[str, Path] = {p.relative_to(REPO_ROOT).as_posix(): p for p in _code_files()}
+    files: dict[str, Path] = {p.relative_to(PACKAGE_PARENT).as_posix(): p for p in _code_files()}
     for name, folder in chosen.items():
         manifest = read_manifest(folder)
         dest = f"artifacts/{name}"
@@ -200,13 +197,13 @@ def unpack(archive: Path, into: Path | None = None) -> list[Path]:
     """
     target = (into or Path.cwd()).resolve()
     if not archive.is_file() or not tarfile.is_tarfile(archive):
-        raise EdgeExportError(f"{archive}: not a tar archive; make one with `edgeexport.bench bundle`")
+        raise UsageError(f"{archive}: not a tar archive; make one with `edgeexport.bench bundle`")
     with tarfile.open(archive, "r:*") as tar:
         top, files = check_members(tar.getmembers())
         listed = _listed(tar, top, files)
         final = target / top
         if final.exists() or final.is_symlink():
-            raise EdgeExportError(f"{final} already exists; remove it or unpack with --into another folder")
+            raise UsageError(f"{final} already exists; remove it or unpack with --into another folder")
         target.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{top}.", suffix=".partial", dir=target))
         try:

@@ -191,7 +191,7 @@ def _f(value: Any, spec: str) -> str:
 
 def _cosine(kind: str) -> str:
     """The cosine a table shows: int8 is judged on the mean over samples, float on the worst sample."""
-    return "cosine_mean" if kind == "int8" else "cosine"
+    return "cosine_mean" if kind in ("int8", "w8") else "cosine"
 
 
 def _cosine_label(kind: str) -> str:

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from edgeexport.bench import REPO_ROOT, memory, stats
+from edgeexport.bench import PACKAGE_PARENT, memory, stats
 from edgeexport.bench.targets import Target
 
 
@@ -136,7 +136,8 @@ def judge_outputs(
     else:
         result["accuracy"] = None
     if not t["limits"]:
-        result["status"], result["reason"] = "ok", "no tolerance recorded in the manifest: parity not judged"
+        result["status"] = "not judged"
+        result["reason"] = "no tolerance recorded in the manifest for this kind of artifact"
     elif report.passed:
         result["status"], result["reason"] = "ok", None
     else:
@@ -165,9 +166,9 @@ def _jsonable_scalar(value: Any) -> Any:
 
 
 def _child_env() -> dict[str, str]:
-    """This interpreter's environment with the checkout (or unpacked bundle) first on the path."""
+    """This interpreter's environment with the folder that holds edgeexport first on the path."""
     env = dict(os.environ)
-    paths = [str(REPO_ROOT)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    paths = [str(PACKAGE_PARENT)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
     env["PYTHONPATH"] = os.pathsep.join(paths)
     return env
 

@@ -30,9 +30,10 @@ from typing import Any
 
 import numpy as np
 
-from edgeexport.bench import ARTIFACTS_ROOT, environment, harness, report, runner
+from edgeexport.bench import environment, harness, report, runner
 from edgeexport.bench.targets import Target
-from edgeexport.errors import EdgeExportError
+from edgeexport.defaults import artifacts_root
+from edgeexport.errors import EdgeExportError, UsageError
 
 SCHEMA = "edgeexport.bench.parity/1"
 
@@ -46,7 +47,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--runtime", required=True, help="onnxruntime or litert")
     p.add_argument("--model", action="append", help="only this exported card (repeatable)")
     p.add_argument("--artifact", action="append", help="only this artifact id (repeatable)")
-    p.add_argument("--artifacts", type=Path, default=ARTIFACTS_ROOT, help="artifacts root (%(default)s)")
+    p.add_argument("--artifacts", type=Path, default=artifacts_root(), help="artifacts root (%(default)s)")
     p.add_argument("--threads", type=int, default=1, help="intra-op threads (default 1: deterministic)")
     p.add_argument("--images", type=int, help="only the first N reference images (default: all)")
     p.add_argument("--ort-provider", choices=("cpu", "xnnpack"), default="cpu")
@@ -137,7 +138,11 @@ def document(args: argparse.Namespace, results: list[dict[str, Any]], *, complet
         "edgeexport": edgeexport.__version__,
         "command": " ".join(["python -m edgeexport.bench parity", *sys.argv[1:]]),
         "runtime": args.runtime,
-        "settings": {"threads": args.threads, "images": args.images, "artifacts_root": str(args.artifacts)},
+        "settings": {
+            "threads": args.threads,
+            "images": args.images,
+            "artifacts_root": str(args.artifacts.resolve()),
+        },
         "environment": environment.collect(args.threads),
         "complete": complete,
         "results": results,
@@ -148,11 +153,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(sys.argv[1:] if argv is None else argv)
     try:
         if args.threads < 1:
-            raise EdgeExportError(f"--threads must be >= 1, got {args.threads}")
+            raise UsageError(f"--threads must be >= 1, got {args.threads}")
         if args.images is not None and args.images < 1:
-            raise EdgeExportError(f"--images must be >= 1, got {args.images}")
+            raise UsageError(f"--images must be >= 1, got {args.images}")
         if args.runtime == "all":
-            raise EdgeExportError("parity mode runs one runtime per process: --runtime onnxruntime or litert")
+            raise UsageError("parity mode runs one runtime per process: --runtime onnxruntime or litert")
         names, _ = runner.resolve_runtimes(args.runtime)
         options = runner.runtime_options(names[0], args.ort_provider, not args.no_xnnpack)
         plan = runner.plan(args.artifacts, names, args.model, args.artifact)

@@ -12,7 +12,7 @@ from typing import Any
 
 from edgeexport.artifact import jsonable
 from edgeexport.bench import SCHEMA, stats
-from edgeexport.errors import EdgeExportError
+from edgeexport.errors import UsageError
 
 DOC_KEYS = ("schema", "created", "edgeexport", "command", "runtime", "settings", "environment", "results")
 RESULT_KEYS = (
@@ -37,9 +37,9 @@ def load_json(path: Path) -> dict[str, Any]:
     try:
         doc: dict[str, Any] = json.loads(Path(path).read_text())
     except (OSError, json.JSONDecodeError) as error:
-        raise EdgeExportError(f"{path}: cannot read a bench result ({error})") from None
+        raise UsageError(f"{path}: cannot read a bench result ({error})") from None
     if doc.get("schema") != SCHEMA:
-        raise EdgeExportError(f"{path}: schema {doc.get('schema')!r}, expected {SCHEMA!r}")
+        raise UsageError(f"{path}: schema {doc.get('schema')!r}, expected {SCHEMA!r}")
     return doc
 
 
@@ -109,9 +109,8 @@ def table_rows(doc: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
         f = flat_row(r)
         ci = f"[{_fmt(f['p50_ci_lo_ms'])}, {_fmt(f['p50_ci_hi_ms'])}]" if f["p50_ms"] is not None else ""
         par = r.get("parity") or {}
-        parity = (
-            "-" if not par else ("ok" if par.get("passed") else "MISS") + f" cos {_fmt(f['cosine'], '.5f')}"
-        )
+        verdict = "not judged" if not par.get("limits") else ("ok" if par.get("passed") else "MISS")
+        parity = "-" if not par else f"{verdict} cos {_fmt(f['cosine'], '.5f')}"
         status = r["status"] + ("" if r.get("manifest_status", "ok") == "ok" else " *")
         rows.append(
             [

@@ -8,17 +8,22 @@ whose model SQNR falls below ``--diverge-db`` is where the int8 model starts to 
 from __future__ import annotations
 
 import argparse
+from dataclasses import asdict
 from pathlib import Path
+
+from edgeexport.cli import add_model_argument, model_name, print_json
+from edgeexport.defaults import artifacts_root
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("card")
+    add_model_argument(p)
     p.add_argument("--artifact", default="onnx_int8")
     p.add_argument("--images", type=int, default=64, help="reference images to run (default 64)")
     p.add_argument("--top", type=int, default=8, help="how many of the worst layers to mark")
     p.add_argument("--diverge-db", type=float, default=20.0, help="model-SQNR threshold for 'diverges'")
-    p.add_argument("--artifacts", default=None, help="artifact root (default: <repo>/artifacts)")
+    p.add_argument("--artifacts", type=Path, default=artifacts_root(), help="artifacts root (%(default)s)")
     p.add_argument("--all-layers", action="store_true", help="print every layer, not only compute layers")
+    p.add_argument("--json", action="store_true", help="print every layer as JSON, not a table")
 
 
 COMPUTE = ("Conv", "Gemm", "MatMul", "HardSwish", "HardSigmoid", "Mul", "Add", "Relu", "Clip", "Sigmoid")
@@ -27,13 +32,17 @@ COMPUTE = ("Conv", "Gemm", "MatMul", "HardSwish", "HardSigmoid", "Mul", "Add", "
 def main(args: argparse.Namespace) -> int:
     from edgeexport.quant.onnx_doctor import diagnose, first_divergence, worst
 
-    root = Path(args.artifacts)
-    rows, meta = diagnose(args.card, args.artifact, root, args.images)
+    name = str(model_name(args))
+    card = Path(name).stem if name.endswith(".toml") else name
+    rows, meta = diagnose(card, args.artifact, Path(args.artifacts), args.images)
     bad = {r.tensor for r in worst(rows, args.top)}
     diverge = first_divergence(rows, args.diverge_db)
-    print(
-        f"{args.card} {meta['artifact']} vs {meta['parent']} on {meta['images']} reference images (SQNR, dB)"
-    )
+    if args.json:
+        print_json({**meta, "card": card, "worst": sorted(bad), "diverge_db": args.diverge_db,
+                    "first_divergence": asdict(diverge) if diverge else None,
+                    "layers": [asdict(r) for r in rows]})  # fmt: skip
+        return 0
+    print(f"{card} {meta['artifact']} vs {meta['parent']} on {meta['images']} reference images (SQNR, dB)")
     print(f"{'#':>4}  {'op':<17} {'qdq':>7} {'model':>7}  tensor")
     for r in rows:
         if not args.all_layers and not r.op.startswith(COMPUTE) and r.tensor not in bad:

@@ -6,17 +6,20 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from edgeexport.cli import add_model_argument, model_name, print_json
+from edgeexport.defaults import THREADS_HELP, artifacts_root, default_threads
 from edgeexport.errors import UsageError
-from edgeexport.spec import DEFAULT_THREADS, FORMATS, METHODS, PRECISIONS, TYPES
+from edgeexport.spec import FORMATS, METHODS, PRECISIONS, TYPES
 
 if TYPE_CHECKING:
     from edgeexport.artifact import Manifest
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("card", nargs="?", help="model card name (models/<card>.toml) or a path to a .toml")
-    p.add_argument("--all", action="store_true", help="export every card in models/")
-    p.add_argument("--formats", default=",".join(FORMATS), help="comma list: onnx,tflite,coreml")
+    add_model_argument(p, required=False)
+    p.add_argument("--all", action="store_true", help="export every card: yours and the built-in")
+    p.add_argument("--json", action="store_true", help="print the manifests' artifacts as JSON, not a table")
+    p.add_argument("--formats", default=",".join(FORMATS), help="comma list: onnx,tflite,coreml,pt2")
     p.add_argument("--precisions", default=",".join(PRECISIONS), help="comma list: fp32,fp16,int8")
     p.add_argument("--calibration", default="MinMax", help=f"static int8 calibration: {', '.join(METHODS)}")
     p.add_argument("--calibration-count", type=int, default=None, help="calibration images (default: all)")
@@ -32,10 +35,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--threads",
         type=int,
-        default=DEFAULT_THREADS,
-        help="threads for conversion and parity runs (%(default)s)",
+        default=default_threads(),
+        help=THREADS_HELP,
     )
-    p.add_argument("--artifacts", type=Path, default=Path("artifacts"), help="artifacts root (%(default)s)")
+    p.add_argument("--artifacts", type=Path, default=artifacts_root(), help="artifacts root (%(default)s)")
 
 
 def _split(value: str) -> tuple[str, ...]:
@@ -44,6 +47,7 @@ def _split(value: str) -> tuple[str, ...]:
 
 def summary(manifest: Manifest) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     t = Table(title=f"{manifest.card}: artifacts")
@@ -62,13 +66,14 @@ def summary(manifest: Manifest) -> None:
             f"{p['cosine']:.6f}" if isinstance(p.get("cosine"), float) else "-",
             f"{p['max_abs']:.2e}" if isinstance(p.get("max_abs"), float) else "-",
             f"{top1:.1%}" if isinstance(top1, float) else "-",
-            f"[{style}]{a.status}[/]" + (f": {a.reason}" if a.reason else ""),
+            f"[{style}]{escape(a.status_line)}[/]",
         )
     Console(width=max(Console().width, 150)).print(t)
 
 
 def main(args: argparse.Namespace) -> int:
-    if not args.card and not args.all:
+    name = model_name(args)
+    if not name and not args.all:
         raise UsageError(
             "name a model card (e.g. mobilenetv3_small) or pass --all; `python -m edgeexport list` shows them"
         )
@@ -88,15 +93,22 @@ def main(args: argparse.Namespace) -> int:
         threads=args.threads,
         root=args.artifacts,
     )
-    names = cards.card_names() if args.all else [args.card]
-    failed = 0
-    for name in names:
-        manifest = pipeline.export(cards.get_card(name), options)
-        summary(manifest)
-        bad = [a.id for a in manifest.artifacts.values() if a.status == "failed"]
-        print(
-            f"{manifest.card}: {len(manifest.artifacts) - len(bad)} of {len(manifest.artifacts)} artifacts "
-            f"not failed; manifest: {options.root / manifest.card / 'manifest.json'}"
-        )
+    names = cards.card_names() if args.all or not name else [name]
+    failed, documents = 0, []
+    for card in names:
+        manifest, run = pipeline.export_with_context(cards.get_card(card), options)
+        bad = pipeline.failed_in_run(manifest, run)
         failed += len(bad)
+        path = options.root / manifest.card / "manifest.json"
+        if args.json:
+            documents.append({"card": manifest.card, "manifest": str(path), "failed": bad,
+                              "artifacts": [a.to_dict() for a in manifest.artifacts.values()]})  # fmt: skip
+            continue
+        summary(manifest)
+        print(
+            f"{manifest.card}: {len(run.done) - len(bad)} of {len(run.done)} artifacts of this run "
+            f"not failed; manifest: {path}"
+        )
+    if args.json:
+        print_json(documents)
     return 1 if failed else 0

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 
+from edgeexport.cli import add_model_argument, model_name
+from edgeexport.defaults import THREADS_HELP, default_threads
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("card", help="model card to train (its architecture, input and preprocessing)")
+    add_model_argument(p)
     p.add_argument(
         "--data", default=None, help="fashion_mnist or folder:/path (default: the card's evaluation data)"
     )
@@ -16,7 +19,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--weight-decay", type=float, default=0.05)
     p.add_argument("--warmup", type=int, default=200, help="linear warm-up steps")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--threads", type=int, default=default_threads(), help=THREADS_HELP)
     p.add_argument(
         "--init", choices=("scratch", "card"), default="scratch", help="card: fine-tune its weights"
     )
@@ -29,5 +32,5 @@ def main(args: argparse.Namespace) -> int:
     from edgeexport import cards
     from edgeexport.zoo.train import train
 
-    train(cards.get_card(args.card), args)
+    train(cards.get_card(str(model_name(args))), args)
     return 0

@@ -2,7 +2,8 @@
 
 scikit-image ships a handful of photos in ``skimage/data``, scikit-learn two in its sample images, and
 two Debian packages (darknet's sample images, OpenCV's documentation examples) more; ``make setup``
-unpacks those into ``.data/debian/`` (scripts/fetch-photos.sh) without installing the packages. They are
+unpacks those into the user cache (``fetch-photos.sh`` beside this file; paths.cache_dir) without
+installing the packages. They are
 read as files (no network fetch), split deterministically into a calibration part and a held-out part.
 Far too few to claim an ImageNet accuracy: they measure agreement with PyTorch, not accuracy.
 """
@@ -16,6 +17,7 @@ import numpy as np
 from PIL import Image
 
 from edgeexport.data.imageset import SOURCES, ImageSet
+from edgeexport.defaults import cache_dir
 from edgeexport.errors import DataError
 
 # Natural photographs only (no synthetic test patterns, text pages or binary masks). Grayscale ones are
@@ -40,7 +42,7 @@ SKIMAGE_PHOTOS = (
     "rocket.jpg",
 )
 SKLEARN_PHOTOS = ("china.jpg", "flower.jpg")
-DEBIAN_DIR = Path(__file__).resolve().parents[2] / ".data" / "debian"
+FETCH_SCRIPT = Path(__file__).resolve().parent / "fetch-photos.sh"
 DARKNET_PHOTOS = ("dog.jpg", "eagle.jpg", "giraffe.jpg", "horses.jpg", "kite.jpg", "person.jpg", "scream.jpg")
 OPENCV_PHOTOS = (
     "HappyFish.jpg",
@@ -81,11 +83,15 @@ def _package_dir(package: str, sub: str) -> Path:
 def photo_paths() -> list[tuple[str, Path]]:
     paths = [(f"skimage:{n}", _package_dir("skimage", "data") / n) for n in SKIMAGE_PHOTOS]
     paths += [(f"sklearn:{n}", _package_dir("sklearn", "datasets/images") / n) for n in SKLEARN_PHOTOS]
-    paths += [(f"darknet:{n}", DEBIAN_DIR / "darknet" / n) for n in DARKNET_PHOTOS]
-    paths += [(f"opencv:{n}", DEBIAN_DIR / "opencv" / n) for n in OPENCV_PHOTOS]
+    debian = cache_dir() / "photos" / "debian"
+    paths += [(f"darknet:{n}", debian / "darknet" / n) for n in DARKNET_PHOTOS]
+    paths += [(f"opencv:{n}", debian / "opencv" / n) for n in OPENCV_PHOTOS]
     missing = [str(p) for _, p in paths if not p.exists()]
     if missing:
-        raise DataError(f"{len(missing)} photos missing (e.g. {missing[0]}): run `make setup`")
+        raise DataError(
+            f"{len(missing)} real photos missing (e.g. {missing[0]}); unpack them once with "
+            f"`bash {FETCH_SCRIPT}` (Debian; `make setup` does it in a checkout)"
+        )
     return sorted(paths)
 
 
@@ -97,11 +103,15 @@ def read_image(path: Path) -> np.ndarray:
 
 @SOURCES.register("real_photos")
 def real_photos(split: str) -> ImageSet:
-    """``calibration`` (two thirds), ``heldout`` (every third), ``test`` (= heldout), ``train`` (= all)."""
+    """``calibration`` (two thirds), ``heldout`` (every third), ``test`` (= heldout), ``train`` (= all).
+    No ``val``: the photos are unlabelled, so nothing tunes on them, and a val equal to the calibration
+    set would only pretend to be held out."""
+    if split == "val":
+        raise DataError("real_photos has no val split (unlabelled photos); name labelled data for val")
     items = photo_paths()
     if split in ("heldout", "test"):
         items = items[HELDOUT_EVERY - 1 :: HELDOUT_EVERY]
-    elif split in ("calibration", "val"):
+    elif split == "calibration":
         items = [item for i, item in enumerate(items) if i % HELDOUT_EVERY != HELDOUT_EVERY - 1]
     return ImageSet(
         name=f"real_photos:{split}",

@@ -106,7 +106,7 @@ def limits_for(card: ModelCard, kind: str) -> dict[str, float]:
         return {"max_abs": t.fp32_max_abs, "cosine": t.fp32_cosine}
     if kind == "fp16":
         return {"cosine": t.fp16_cosine}
-    limits = {"cosine_mean": t.int8_cosine}
+    limits = {"cosine_mean": t.w8_cosine if kind == "w8" else t.int8_cosine}
     if t.int8_top1 > 0:  # 0: reported, not judged (seeded random weights: top-1 of near-tied logits)
         limits["top1_agreement"] = t.int8_top1
     return limits
@@ -169,7 +169,8 @@ def _cache_key(stage: ModuleType, variant: stages.Variant, parent_sha: str, run:
 
 def _wanted(variant: stages.Variant, stage: ModuleType, options: ExportOptions) -> bool:
     fmt = next(k for k, v in FORMATS.items() if v == stage.DST)
-    return fmt in options.formats and variant.precision.kind in options.precisions
+    precision = "int8" if variant.precision.kind == "w8" else variant.precision.kind  # --precisions int8
+    return fmt in options.formats and precision in options.precisions
 
 
 def _with_parents(
@@ -226,8 +227,8 @@ def run_variant(
         run.cached.add(variant.id)
         return previous
     start = time.perf_counter()
+    log_file = run.folder / "logs" / f"{variant.id}.log"
     try:
-        log_file = run.folder / "logs" / f"{variant.id}.log"
         log_file.unlink(missing_ok=True)
         with output_to(log_file), atomic_output(path) as tmp:
             art.details = stage.run(run.stage, variant, run.folder / parent.file if parent else None, tmp)
@@ -239,7 +240,8 @@ def run_variant(
         first_line = (str(error).strip().splitlines() or [""])[0][:400]
         art.reason = f"{type(error).__name__}: {first_line}"
         art.details["traceback"] = traceback.format_exc(limit=-4)
-        art.details["log"] = f"logs/{variant.id}.log"
+    if log_file.exists() and log_file.stat().st_size:
+        art.details["log"] = f"logs/{variant.id}.log"  # the converter's own output and warnings
     art.seconds = round(time.perf_counter() - start, 2)
     return art
 
@@ -263,6 +265,12 @@ def export(card: ModelCard, options: ExportOptions, log: Any = None) -> Manifest
     return export_with_context(card, options, log)[0]
 
 
+def failed_in_run(manifest: Manifest, run: ExportRun) -> list[str]:
+    """The artifacts this run made or re-used that failed: what its exit code counts (entries of earlier
+    runs for other formats stay in the manifest but are not this run's business)."""
+    return [i for i in run.done if manifest.artifacts[i].status == "failed"]
+
+
 def export_with_context(
     card: ModelCard, options: ExportOptions, log: Any = None
 ) -> tuple[Manifest, ExportRun]:
@@ -271,9 +279,14 @@ def export_with_context(
     run, reference = prepare(card, options, log)
     old = Manifest.load(run.folder)
     manifest = Manifest(card=card.name, reference=reference)
-    if old:  # keep what this run does not touch (other formats/precisions)
-        manifest.artifacts.update(old.artifacts)
     todo = _todo(card, run.stage.options)
+    if old:  # keep what this run does not touch (other formats/precisions), if judged against this reference
+        if old.reference.get("sha256") == reference["sha256"]:
+            manifest.artifacts.update(old.artifacts)
+        else:
+            stale = sorted(set(old.artifacts) - {v.id for _, v in todo})
+            if stale:
+                log(f"dropped from the manifest, judged against another reference.npz: {', '.join(stale)}")
     for i, (stage, variant) in enumerate(todo, 1):
         log(f"[{i}/{len(todo)}] {variant.id} ({stage.NAME}) ...")
         art = run_variant(run, stage, variant, old, stage.tools())
@@ -281,9 +294,6 @@ def export_with_context(
         manifest.artifacts[art.id] = art
         manifest.save(run.folder)
         cached = " (cached)" if art.id in run.cached else ""
-        log(
-            f"[{i}/{len(todo)}] {variant.id}: {art.status}{cached}"
-            + (f" - {art.reason}" if art.reason else "")
-        )
+        log(f"[{i}/{len(todo)}] {variant.id}: {art.status_line}{cached}")
     manifest.save(run.folder)
     return manifest, run

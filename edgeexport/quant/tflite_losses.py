@@ -9,8 +9,6 @@ their output tensor, which is what a ``NO_QUANTIZE`` recipe entry matches.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,14 +33,13 @@ def op_losses(float_path: Path, quant_path: Path, feeds: dict[str, list[dict[str
 
     from edgeexport.runtimes.litert import interpreter_module
 
-    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-        result = model_validator.compare_model(
-            float_path.read_bytes(),
-            quant_path.read_bytes(),
-            feeds,
-            [validation_utils.ValidationErrorMetric.SNR],
-            num_threads=2,
-        )
+    result = model_validator.compare_model(
+        float_path.read_bytes(),
+        quant_path.read_bytes(),
+        feeds,
+        [validation_utils.ValidationErrorMetric.SNR],
+        num_threads=2,
+    )
     # the validator's SNR is a power ratio (mean signal^2 / mse): in dB, capped at 100 (exact)
     snr = {
         name: min(100.0, 10 * math.log10(max(values["snr"], 1e-10)))

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from edgeexport import data, zoo
+from edgeexport.cards import root_of
 from edgeexport.errors import CardError
 from edgeexport.spec import ModelCard
 from edgeexport.zoo.weights import calibrate_batchnorm, load_into, load_state_dict
@@ -55,5 +56,5 @@ def build_model(card: ModelCard) -> nn.Module:
             batch = data.preprocess_batch(list(images.images), card.preprocess, card.input)
             calibrate_batchnorm(model, torch.from_numpy(batch))
     else:
-        load_into(model, load_state_dict(card.weights), card.weights.path or "")
+        load_into(model, load_state_dict(card.weights, root_of(card)), card.weights.path or "")
     return model.eval()

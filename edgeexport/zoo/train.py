@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from edgeexport import cards, data
+from edgeexport import data
 from edgeexport.artifact import atomic_output
 from edgeexport.spec import ModelCard
 from edgeexport.zoo import builder
@@ -79,7 +79,7 @@ def train(card: ModelCard, args: argparse.Namespace, log: Any = _print) -> dict[
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: schedule(s, args.steps, args.warmup))
     gen = torch.Generator().manual_seed(args.seed)
     start_step = 0
-    out = Path(args.out or cards.REPO_ROOT / "weights" / f"{card.name}.pt")
+    out = Path(args.out or Path("weights") / f"{card.name}.pt")
     ckpt_path = out.with_suffix(".ckpt")
     if args.resume:
         ckpt = torch.load(args.resume, map_location="cpu", weights_only=True)
@@ -123,7 +123,7 @@ def train(card: ModelCard, args: argparse.Namespace, log: Any = _print) -> dict[
     test_top1 = accuracy(model.to(memory_format=torch.channels_last), x_test, y_test)
     record = {
         "card": card.name,
-        "weights": str(out.relative_to(cards.REPO_ROOT) if out.is_relative_to(cards.REPO_ROOT) else out),
+        "weights": str(out),
         "sha256": sha256_file(out),
         "command": "python -m edgeexport train "
         + shlex.join(sys.argv[2:] if sys.argv[1:2] == ["train"] else []),

@@ -12,7 +12,6 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from edgeexport.cards import REPO_ROOT
 from edgeexport.errors import WeightsError
 from edgeexport.spec import WeightsSpec
 
@@ -25,13 +24,14 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def weights_path(spec: WeightsSpec) -> Path:
-    """The file a ``file`` or ``package`` weights spec points to (not imported, only located)."""
+def weights_path(spec: WeightsSpec, root: Path | None = None) -> Path:
+    """The file a ``file`` or ``package`` weights spec points to (not imported, only located). A relative
+    ``file`` path is relative to ``root`` (the card's root, cards.root_of; default: the current folder)."""
     if spec.path is None:
         raise WeightsError("these weights are seeded, not read from a file")
     if spec.source == "file":
         path = Path(spec.path)
-        return path if path.is_absolute() else REPO_ROOT / path
+        return path if path.is_absolute() else (root or Path.cwd()) / path
     try:
         files = metadata.files(spec.package or "") or []
         dist = metadata.distribution(spec.package or "")
@@ -46,8 +46,8 @@ def weights_path(spec: WeightsSpec) -> Path:
     raise WeightsError(f"package {spec.package!r} has no file {spec.path!r}")
 
 
-def load_state_dict(spec: WeightsSpec) -> dict[str, torch.Tensor]:
-    path = weights_path(spec)
+def load_state_dict(spec: WeightsSpec, root: Path | None = None) -> dict[str, torch.Tensor]:
+    path = weights_path(spec, root)
     if not path.exists():
         raise WeightsError(f"weights file {path} does not exist")
     digest = sha256_file(path)

@@ -49,6 +49,7 @@ def run(ctx: StageContext, variant: Variant, parent: Path | None, out: Path) -> 
         details["onnxsim_error"] = f"{type(error).__name__}: {str(error)[:300]}"
         simplified = onnxslim.slim(model)
         details["tool"] = "onnxslim"
+        details["fallback"] = f"onnxslim (onnxsim failed: {details['onnxsim_error'][:120]})"
     onnx.checker.check_model(simplified, full_check=True)
     onnx.save(simplified, str(out))
     details["op_counts_after"] = op_counts(simplified)

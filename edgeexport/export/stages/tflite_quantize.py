@@ -12,8 +12,6 @@ fp16/dynamic recipes run internally), on the fp32 file litert-torch wrote.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -96,20 +94,19 @@ def _weights_quantized(variant: Variant, parent: Path, out: Path) -> None:
     from ai_edge_quantizer import algorithm_manager, qtyping, recipe
     from ai_edge_quantizer import quantizer as aeq
 
-    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-        if variant.id.startswith("tflite_fp16w"):
-            qt = aeq.Quantizer(str(parent))
-            qt.add_weight_only_config(
-                regex=".*",
-                operation_name=qtyping.TFLOperationName.ALL_SUPPORTED,
-                num_bits=16,
-                granularity=qtyping.QuantGranularity.TENSORWISE,
-                algorithm_key=algorithm_manager.AlgorithmName.FLOAT_CASTING,
-            )
-            result = qt.quantize()
-        else:
-            result = aeq.Quantizer(str(parent), recipe.dynamic_wi8_afp32()).quantize()
-        result.export_model(str(out), overwrite=True)
+    if variant.id.startswith("tflite_fp16w"):
+        qt = aeq.Quantizer(str(parent))
+        qt.add_weight_only_config(
+            regex=".*",
+            operation_name=qtyping.TFLOperationName.ALL_SUPPORTED,
+            num_bits=16,
+            granularity=qtyping.QuantGranularity.TENSORWISE,
+            algorithm_key=algorithm_manager.AlgorithmName.FLOAT_CASTING,
+        )
+        result = qt.quantize()
+    else:
+        result = aeq.Quantizer(str(parent), recipe.dynamic_wi8_afp32()).quantize()
+    result.export_model(str(out), overwrite=True)
 
 
 def _static_int8(ctx: StageContext, variant: Variant, parent: Path, out: Path) -> dict[str, Any]:
@@ -156,23 +153,20 @@ def _aeq_int8(
     from ai_edge_quantizer import quantizer as aeq
     from ai_edge_quantizer.utils import qsv_utils
 
-    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-        qt = aeq.Quantizer(str(parent), recipe.static_wi8_ai8())
-        keep_float = [(".*", op) for op in (qtyping.TFLOperationName.INPUT, qtyping.TFLOperationName.OUTPUT)]
-        keep_float = keep_float if float_io else []
-        # an op's scope is its output tensor names, each followed by ";"
-        keep_float += [
-            (f"^{re.escape(name)};$", qtyping.TFLOperationName.ALL_SUPPORTED) for name in float_layers
-        ]
-        for regex, op in keep_float:
-            qt.update_quantization_recipe(
-                regex=regex, operation_name=op, algorithm_key=algorithm_manager.AlgorithmName.NO_QUANTIZE
-            )
-        cal = calibrator.Calibrator(
-            parent.read_bytes(), num_threads=threads, qsv_update_func=qsv_utils.min_max_update
+    qt = aeq.Quantizer(str(parent), recipe.static_wi8_ai8())
+    keep_float = [(".*", op) for op in (qtyping.TFLOperationName.INPUT, qtyping.TFLOperationName.OUTPUT)]
+    keep_float = keep_float if float_io else []
+    # an op's scope is its output tensor names, each followed by ";"
+    keep_float += [(f"^{re.escape(name)};$", qtyping.TFLOperationName.ALL_SUPPORTED) for name in float_layers]
+    for regex, op in keep_float:
+        qt.update_quantization_recipe(
+            regex=regex, operation_name=op, algorithm_key=algorithm_manager.AlgorithmName.NO_QUANTIZE
         )
-        cal.calibrate(feeds, qt._recipe_manager)  # what Quantizer.calibrate passes, with global min/max
-        qt.quantize(cal.get_model_qsvs()).export_model(str(out), overwrite=True)
+    cal = calibrator.Calibrator(
+        parent.read_bytes(), num_threads=threads, qsv_update_func=qsv_utils.min_max_update
+    )
+    cal.calibrate(feeds, qt._recipe_manager)  # what Quantizer.calibrate passes, with global min/max
+    qt.quantize(cal.get_model_qsvs()).export_model(str(out), overwrite=True)
 
 
 def _feeds(fp32_path: Path, images: np.ndarray, nhwc: bool) -> dict[str, list[dict[str, Any]]]:

@@ -9,8 +9,6 @@ the expected inputs/outputs, and its op histogram is recorded (int8 weights must
 
 from __future__ import annotations
 
-import contextlib
-import io
 import warnings
 from collections import Counter
 from pathlib import Path
@@ -63,8 +61,8 @@ def run(ctx: StageContext, variant: Variant, parent: Path | None, out: Path) -> 
     from edgeexport.export.stages.torch_to_onnx import output_names
 
     names = output_names(ctx)
-    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
-        warnings.simplefilter("ignore")
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")  # every warning into this artifact's log, not once per process
         program = torch.export.export(ctx.model, (ctx.example,)).run_decompositions({})
         model = ct.convert(
             program,

@@ -11,8 +11,6 @@ With ``--nhwc`` the model is wrapped in ``to_channel_last_io`` (NHWC input, NHWC
 
 from __future__ import annotations
 
-import contextlib
-import io
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -70,12 +68,6 @@ def _module_and_example(ctx: StageContext, nhwc: bool) -> tuple[Any, Any]:
     return wrapped, ctx.example.permute(0, 2, 3, 1).contiguous()
 
 
-def _quiet() -> contextlib.ExitStack:
-    stack = contextlib.ExitStack()
-    stack.enter_context(contextlib.redirect_stdout(io.StringIO()))
-    return stack
-
-
 def run(ctx: StageContext, variant: Variant, parent: Path | None, out: Path) -> dict[str, Any]:
     import litert_torch
     import torch
@@ -83,19 +75,18 @@ def run(ctx: StageContext, variant: Variant, parent: Path | None, out: Path) -> 
     nhwc = bool(variant.config["nhwc"])
     module, example = _module_and_example(ctx, nhwc)
     details: dict[str, Any] = {}
-    with _quiet():
-        if variant.id.startswith("tflite_fp32"):
-            litert_torch.convert(module, (example,)).export(str(out))
-        else:
-            quantized = _pt2e(module, example, ctx, nhwc)
-            from litert_torch.quantize import pt2e_quantizer as pq
-            from litert_torch.quantize.quant_config import QuantConfig
+    if variant.id.startswith("tflite_fp32"):
+        litert_torch.convert(module, (example,)).export(str(out))
+    else:
+        quantized = _pt2e(module, example, ctx, nhwc)
+        from litert_torch.quantize import pt2e_quantizer as pq
+        from litert_torch.quantize.quant_config import QuantConfig
 
-            qz = pq.PT2EQuantizer().set_global(pq.get_symmetric_quantization_config(is_per_channel=True))
-            litert_torch.convert(quantized, (example,), quant_config=QuantConfig(pt2e_quantizer=qz)).export(
-                str(out)
-            )
-            details["tflite_vs_quantized_torch_cosine"] = _fidelity(quantized, out, ctx, nhwc, torch)
+        qz = pq.PT2EQuantizer().set_global(pq.get_symmetric_quantization_config(is_per_channel=True))
+        litert_torch.convert(quantized, (example,), quant_config=QuantConfig(pt2e_quantizer=qz)).export(
+            str(out)
+        )
+        details["tflite_vs_quantized_torch_cosine"] = _fidelity(quantized, out, ctx, nhwc, torch)
     ops = op_histogram(out)
     details.update({"ops": ops, "transpose_ops": ops.get("TRANSPOSE", 0), "io_dtypes": io_dtypes(out)})
     return details

@@ -1,0 +1,102 @@
+"""The exit-code contract of every command: 0 ok; 1 something failed or missed its gate; 2 a usage error
+only. Each case is the real command in a fresh process, with its one-line message checked."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+TINY = """name = "{name}"
+task = "classification"
+[architecture]
+name = "mobilenet_v3"
+args = {{ variant = "small", num_classes = 10 }}
+[input]
+shape = [1, 3, 32, 32]
+[preprocess]
+mean = [0.485, 0.456, 0.406]
+std = [0.229, 0.224, 0.225]
+{extra}"""
+
+
+def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", *args], capture_output=True, text=True, cwd=cwd)
+
+
+def one_line(out: subprocess.CompletedProcess[str], *words: str) -> None:
+    """The error is one line, ``error: ...`` (after progress lines, or argparse's usage line)."""
+    lines = out.stderr.strip().splitlines()
+    last = lines[-1] if lines else ""
+    assert last.startswith(("error:", "python -m edgeexport")) and "error:" in last, out.stderr
+    assert "Traceback" not in out.stderr
+    for word in words:
+        assert word in out.stderr, (word, out.stderr)
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["edgeexport", "export"], ["name a model card"]),
+        (["edgeexport", "export", "mobilenetv3_smal"], ["did you mean 'mobilenetv3_small'"]),
+        (["edgeexport", "export", "a", "--model", "b"], ["two model cards"]),
+        (["edgeexport", "export", "mobilenetv3_small", "--formats", "tflight"], ["did you mean 'tflite'"]),
+        (["edgeexport", "export", "mobilenetv3_small", "--threads", "0"], ["threads must be >= 1"]),
+        (["edgeexport", "doctor"], ["name a model card"]),
+        (["edgeexport", "train"], ["name a model card"]),
+        (["edgeexport", "train", "--model", "nosuch_card"], ["no model card 'nosuch_card'"]),
+        (["edgeexport", "list", "--jsn"], ["unrecognized arguments"]),
+        (["edgeexport", "nosuch"], ["invalid choice"]),
+        (["edgeexport.bench", "--runtime", "onnxrutime"], ["did you mean 'onnxruntime'"]),
+        (["edgeexport.bench", "--threads", "0"], ["--threads must be >= 1"]),
+        (["edgeexport.bench", "compare", "missing-a.json", "missing-b.json"], ["cannot read a bench result"]),
+        (["edgeexport.bench", "unpack", "missing.tar.gz"], ["not a tar archive"]),
+    ],
+)
+def test_usage_errors_exit_2(argv: list[str], words: list[str], tmp_path: Path) -> None:
+    out = run(*argv, cwd=tmp_path)
+    assert out.returncode == 2, out.stderr
+    one_line(out, *words)
+
+
+def test_failures_exit_1(tmp_path: Path) -> None:
+    nothing = run("edgeexport.bench", "--runtime", "onnxruntime", cwd=tmp_path)
+    assert nothing.returncode == 1 and "make export MODEL=" in nothing.stderr
+    no_export = run("edgeexport", "doctor", "--model", "mobilenetv3_small", cwd=tmp_path)
+    assert no_export.returncode == 1, no_export.stderr
+    one_line(no_export, "no export of 'mobilenetv3_small'")
+    bundle = run("edgeexport.bench", "bundle", cwd=tmp_path)
+    assert bundle.returncode == 1 and "no exported model" in bundle.stderr
+    (tmp_path / "nodata.toml").write_text(
+        TINY.format(name="nodata", extra='[data]\ncalibration = "folder:/no/such"')
+    )
+    data = run("edgeexport", "export", "nodata.toml", "--formats", "onnx", cwd=tmp_path)
+    assert data.returncode == 1, data.stderr  # data that cannot be read is a failure, not a usage error
+    one_line(data, "/no/such")
+
+
+def test_export_exits_1_when_an_artifact_misses_its_gate(tmp_path: Path) -> None:
+    (tmp_path / "strict.toml").write_text(
+        TINY.format(name="strict", extra="[tolerance]\nfp32_max_abs = 1e-30")
+    )
+    out = run("edgeexport", "export", "strict.toml", "--formats", "onnx", "--precisions", "fp32", "--json",
+              cwd=tmp_path)  # fmt: skip
+    assert out.returncode == 1, out.stderr
+    (doc,) = json.loads(out.stdout)
+    assert doc["failed"] == ["onnx_fp32", "onnx_fp32_sim"]
+    arts = {a["id"]: a for a in doc["artifacts"]}
+    assert arts["onnx_fp32"]["status"] == "failed" and "max_abs" in arts["onnx_fp32"]["reason"]
+    ok = run("edgeexport", "export", "--model", "strict.toml", "--formats", "pt2", "--json", cwd=tmp_path)
+    assert ok.returncode == 0, ok.stderr  # the eager .pt2 computes exactly what PyTorch does
+
+
+def test_help_exits_0_and_imports_no_torch() -> None:
+    out = run("edgeexport", "--help")
+    assert out.returncode == 0 and "export" in out.stdout
+    code = "import sys; from edgeexport.__main__ import parser; parser(); print(sorted(sys.modules))"
+    probe = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = json.loads(probe.stdout.replace("'", '"'))
+    assert not [m for m in loaded if m == "torch" or m.startswith(("torch.", "onnx", "numpy"))]
