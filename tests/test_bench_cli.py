@@ -170,6 +170,10 @@ def test_bundle_runs_from_its_own_folder(tiny_root: Path, blocker: Path, tmp_pat
     }
     assert {r["artifact"] for r in doc["results"]} == shipped
     assert all(r["status"] == "ok" for r in doc["results"])
+    # A board that has torch installed: the default runtimes still run to exit 0 (the torch runtime never
+    # reaches for the zoo; without --include-torch there is no .pt2 for it to run).
+    with_torch = bench(*SHORT, cwd=top)
+    assert with_torch.returncode == 0, with_torch.stderr
 
 
 @pytest.mark.slow
