@@ -1,5 +1,9 @@
 """Model cards: one TOML file per concrete model in ``models/``, parsed strictly.
 
+The checker below is hand-written on purpose: it is ~60 lines of standard library over the frozen spec
+dataclasses, and its errors name the file, the key and a close match in one line. pydantic (what AI Hub
+uses) would add a dependency to the core that the device side imports around, and prints multi-line errors.
+
 An unknown key or a value of the wrong type is a ``CardError`` naming the file and the key.
 """
 

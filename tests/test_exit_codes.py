@@ -91,6 +91,13 @@ def test_export_exits_1_when_an_artifact_misses_its_gate(tmp_path: Path) -> None
     assert arts["onnx_fp32"]["status"] == "failed" and "max_abs" in arts["onnx_fp32"]["reason"]
     ok = run("edgeexport", "export", "--model", "strict.toml", "--formats", "pt2", "--json", cwd=tmp_path)
     assert ok.returncode == 0, ok.stderr  # the eager .pt2 computes exactly what PyTorch does
+    short = ("--min-runs", "3", "--min-time", "0", "--warmup-runs", "1", "--warmup-time", "0")
+    bench = run(
+        "edgeexport.bench", "--runtime", "torch", "--threads", "1", *short, "--json", "t.json", cwd=tmp_path
+    )
+    assert bench.returncode == 0, bench.stderr
+    (r,) = json.loads((tmp_path / "t.json").read_text())["results"]
+    assert (r["artifact"], r["runtime"], r["status"]) == ("pt2_fp32", "torch", "ok")
 
 
 def test_help_exits_0_and_imports_no_torch() -> None:
@@ -100,3 +107,58 @@ def test_help_exits_0_and_imports_no_torch() -> None:
     probe = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     loaded = json.loads(probe.stdout.replace("'", '"'))
     assert not [m for m in loaded if m == "torch" or m.startswith(("torch.", "onnx", "numpy"))]
+
+
+def _bench_json(root: Path, tmp: Path, *extra: str) -> tuple[int, dict]:
+    out = run("edgeexport.bench", "--runtime", "onnxruntime", "--artifacts", str(root), "--results-dir",
+              str(tmp / "results"), "--json", str(tmp / "r.json"), "--min-runs", "3", "--min-time", "0",
+              "--warmup-runs", "1", "--warmup-time", "0", "--threads", "1", *extra)  # fmt: skip
+    return out.returncode, json.loads((tmp / "r.json").read_text())
+
+
+@pytest.mark.parametrize("fault", ["sha256", "timeout", "crash"])
+def test_a_bench_run_that_breaks_exits_1_and_says_why(onnx_root: Path, tmp_path: Path, fault: str) -> None:
+    import shutil
+
+    root = tmp_path / "root"
+    shutil.copytree(onnx_root, root)
+    model = root / "handmade" / "handmade.onnx_fp32.onnx"
+    extra: tuple[str, ...] = ()
+    if fault == "sha256":
+        model.write_bytes(model.read_bytes() + b"\0")  # changed after export
+    elif fault == "timeout":
+        extra = ("--timeout", "0.01")
+    else:  # a file that is not a model, with its sha256 in the manifest: the harness's load fails
+        model.write_bytes(b"not an onnx model")
+        manifest = json.loads((root / "handmade" / "manifest.json").read_text())
+        from edgeexport.artifact import sha256_path
+
+        manifest["artifacts"][0]["sha256"] = sha256_path(model)
+        (root / "handmade" / "manifest.json").write_text(json.dumps(manifest))
+    code, doc = _bench_json(root, tmp_path, *extra)
+    (r,) = doc["results"]
+    expected = {"sha256": "sha256 mismatch", "timeout": "timeout", "crash": ("error", "crashed")}[fault]
+    assert code == 1 and r["status"] in expected and r["reason"], r
+
+
+def test_train_writes_weights_a_card_can_load(tmp_path: Path) -> None:
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for cls in ("a", "b"):
+        (tmp_path / "imgs" / cls).mkdir(parents=True)
+        for i in range(12):
+            Image.fromarray(rng.integers(0, 255, (32, 32, 3), dtype=np.uint8)).save(
+                tmp_path / "imgs" / cls / f"{i}.png"
+            )
+    (tmp_path / "tiny.toml").write_text(TINY.format(name="tiny", extra=""))
+    data = f"folder:{tmp_path / 'imgs'}"
+    budget = ("--steps", "3", "--batch", "4", "--warmup", "1", "--threads", "1")
+    out = run(
+        "edgeexport", "train", "--model", "tiny.toml", "--data", data, *budget, "--out", "w.pt", cwd=tmp_path
+    )
+    assert out.returncode == 0, out.stderr
+    record = json.loads((tmp_path / "w.json").read_text())
+    assert record["steps"] == 3 and 0.0 <= record["test_top1"] <= 1.0
+    assert len(record["sha256"]) == 64

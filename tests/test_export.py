@@ -75,9 +75,13 @@ def test_names_say_what_an_artifact_is(tiny_export: Path) -> None:
         "activations": "uint8",
         "io": "float32",
         "granularity": "per-channel",
-        "calibration": static["precision"]["calibration"],
+        "calibration": f"MinMax on {static['config']['calibration_images']} images of real_photos",
     }
-    assert "MinMax" in static["precision"]["calibration"]
+    assert static["config"]["calibration_images"] > 10
+    # weight-only artifacts have their own tolerance class, and no calibration set
+    assert dynamic["parity"]["kind"] == "w8" and dynamic["calibration_sha256"] is None
+    limits = {c["metric"]: c["limit"] for c in dynamic["parity"]["checks"]}
+    assert limits == {"cosine_mean": 0.99, "top1_agreement": 0.8}
     assert "convolutions run in int8" in static["details"]["kernels_after_ort_optimisation"]["summary"]
 
 
@@ -286,3 +290,21 @@ def test_every_calibration_method_changes_the_int8_model(tiny_card: cards.ModelC
         exported = pipeline.export(tiny_card, options, log=lambda m: None)
         digests[method] = exported.artifacts["onnx_int8"].sha256
     assert all(digests.values()) and len(set(digests.values())) == len(METHODS), digests
+
+
+def test_nhwc_and_int8_io_name_their_artifacts(tiny_card: cards.ModelCard) -> None:
+    ids = [a for a, _ in pipeline.planned(tiny_card, pipeline.ExportOptions(nhwc=True, int8_io=True))]
+    assert {"tflite_fp32_nhwc", "tflite_int8_nhwc", "tflite_int8_aeq_nhwc_io8"} <= set(ids)
+    assert "tflite_fp32" not in ids
+
+
+@pytest.mark.slow
+def test_nhwc_tflite_takes_channels_last_and_keeps_parity(tiny_card: cards.ModelCard, tmp_path: Path) -> None:
+    from edgeexport.runtimes.litert import interpreter_module
+
+    options = pipeline.ExportOptions(formats=("tflite",), precisions=("fp32",), nhwc=True, root=tmp_path)
+    pipeline.export(tiny_card, options, log=lambda m: None)
+    art = manifest(tmp_path / "tiny")["tflite_fp32_nhwc"]
+    assert art["status"] == "ok" and art["config"]["nhwc"], art["reason"]
+    interp = interpreter_module().Interpreter(model_path=str(tmp_path / "tiny" / art["file"]))
+    assert tuple(interp.get_input_details()[0]["shape"]) == (1, 64, 64, 3)

@@ -30,3 +30,57 @@ def test_unknown_card_suggests_close_match() -> None:
 def test_unknown_architecture_suggests_close_match() -> None:
     with pytest.raises(UnknownNameError, match="did you mean 'mobilenet_v3'"):
         zoo.build("mobilenet_v33")
+
+
+# Completeness: whatever is registered is tested. A new stage must make an artifact of a card in the parity
+# matrix (tests/test_parity_matrix.py runs every one of them on every runtime that reads it); a new runtime
+# must read a format that matrix produces; a new data source must be loaded in tests/test_data.py.
+
+
+def test_every_stage_makes_an_artifact_the_parity_matrix_runs() -> None:
+    from test_parity_matrix import PARITY_SET
+
+    from edgeexport.export import pipeline, stages
+    from edgeexport.spec import ExportOptions
+
+    made = {
+        stage
+        for name in PARITY_SET
+        for stage in _stages_of(pipeline, stages, cards.get_card(name), ExportOptions())
+    }
+    assert set(stages.STAGE_MODULES) - made == set()
+
+
+def _stages_of(pipeline, stages, card, options) -> set[str]:  # type: ignore[no-untyped-def]
+    registry = stages.load_stages()
+    planned = {artifact for artifact, _ in pipeline.planned(card, options)}
+    return {
+        name
+        for name in stages.STAGE_MODULES
+        for v in registry.get(name).variants(card, options)
+        if v.id in planned
+    }
+
+
+def test_every_runtime_reads_a_format_the_parity_matrix_produces() -> None:
+    from test_parity_matrix import PARITY_SET
+
+    from edgeexport import runtimes
+    from edgeexport.export import pipeline
+    from edgeexport.spec import ExportOptions
+
+    formats = {
+        fmt for name in PARITY_SET for _, fmt in pipeline.planned(cards.get_card(name), ExportOptions())
+    }
+    untested = [n for n in runtimes.RUNTIMES.names() if not set(runtimes.RUNTIMES.get(n).formats) & formats]
+    assert untested == []
+
+
+def test_every_data_source_is_loaded_in_the_data_tests() -> None:
+    from pathlib import Path
+
+    from edgeexport import data
+
+    data.load("real_photos", "calibration")  # registers the sources
+    text = (Path(__file__).parent / "test_data.py").read_text()
+    assert [name for name in data.SOURCES.names() if f'"{name}"' not in text] == []
