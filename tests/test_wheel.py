@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import site
 import subprocess
 import sys
@@ -45,6 +46,13 @@ std = [0.25, 0.25, 0.25]
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tmp = tmp_path_factory.mktemp("wheel")
+    # Built from a clean copy: setuptools keeps build/ in the source folder, and stale files there would
+    # end up in the wheel.
+    source = tmp / "source"
+    skip = shutil.ignore_patterns(
+        ".venv", ".arm", ".git", "artifacts", "build", "dist", "results", "*.egg-info"
+    )
+    shutil.copytree(REPO, source, symlinks=True, ignore=skip)
     build = subprocess.run(
         [
             sys.executable,
@@ -56,7 +64,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "--no-build-isolation",
             "-w",
             str(tmp),
-            str(REPO),
+            str(source),
         ],
         capture_output=True,
         text=True,
