@@ -81,7 +81,7 @@ def test_names_say_what_an_artifact_is(tiny_export: Path) -> None:
     # weight-only artifacts have their own tolerance class, and no calibration set
     assert dynamic["parity"]["kind"] == "w8" and dynamic["calibration_sha256"] is None
     limits = {c["metric"]: c["limit"] for c in dynamic["parity"]["checks"]}
-    assert limits == {"cosine_mean": 0.99, "top1_agreement": 0.8}
+    assert limits == {"cosine_mean": 0.98, "top1_agreement": 0.8}
     assert "convolutions run in int8" in static["details"]["kernels_after_ort_optimisation"]["summary"]
 
 
