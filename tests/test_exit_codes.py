@@ -9,18 +9,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import TINY_CARD
 
-TINY = """name = "{name}"
-task = "classification"
-[architecture]
-name = "mobilenet_v3"
-args = {{ variant = "small", num_classes = 10 }}
-[input]
-shape = [1, 3, 32, 32]
-[preprocess]
-mean = [0.485, 0.456, 0.406]
-std = [0.229, 0.224, 0.225]
-{extra}"""
+
+def tiny(name: str, extra: str = "") -> str:
+    """conftest's tiny MobileNetV3-Small card at 32x32, with ``extra`` TOML sections."""
+    return TINY_CARD.format(name=name, size=32) + extra
 
 
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -70,18 +64,14 @@ def test_failures_exit_1(tmp_path: Path) -> None:
     one_line(no_export, "no export of 'mobilenetv3_small'")
     bundle = run("edgeexport.bench", "bundle", cwd=tmp_path)
     assert bundle.returncode == 1 and "no exported model" in bundle.stderr
-    (tmp_path / "nodata.toml").write_text(
-        TINY.format(name="nodata", extra='[data]\ncalibration = "folder:/no/such"')
-    )
+    (tmp_path / "nodata.toml").write_text(tiny("nodata", '[data]\ncalibration = "folder:/no/such"'))
     data = run("edgeexport", "export", "nodata.toml", "--formats", "onnx", cwd=tmp_path)
     assert data.returncode == 1, data.stderr  # data that cannot be read is a failure, not a usage error
     one_line(data, "/no/such")
 
 
 def test_export_exits_1_when_an_artifact_misses_its_gate(tmp_path: Path) -> None:
-    (tmp_path / "strict.toml").write_text(
-        TINY.format(name="strict", extra="[tolerance]\nfp32_max_abs = 1e-30")
-    )
+    (tmp_path / "strict.toml").write_text(tiny("strict", "[tolerance]\nfp32_max_abs = 1e-30"))
     out = run("edgeexport", "export", "strict.toml", "--formats", "onnx", "--precisions", "fp32", "--json",
               cwd=tmp_path)  # fmt: skip
     assert out.returncode == 1, out.stderr
@@ -152,7 +142,7 @@ def test_train_writes_weights_a_card_can_load(tmp_path: Path) -> None:
             Image.fromarray(rng.integers(0, 255, (32, 32, 3), dtype=np.uint8)).save(
                 tmp_path / "imgs" / cls / f"{i}.png"
             )
-    (tmp_path / "tiny.toml").write_text(TINY.format(name="tiny", extra=""))
+    (tmp_path / "tiny.toml").write_text(tiny("tiny"))
     data = f"folder:{tmp_path / 'imgs'}"
     budget = ("--steps", "3", "--batch", "4", "--warmup", "1", "--threads", "1")
     out = run(

@@ -32,19 +32,6 @@ class LayerError:
     model_db: float
 
 
-def _Reader(name: str, batch: np.ndarray) -> Any:
-    from onnxruntime.quantization import CalibrationDataReader
-
-    class Reader(CalibrationDataReader):
-        def __init__(self) -> None:
-            self._items = iter([{name: batch[i : i + 1]} for i in range(batch.shape[0])])
-
-        def get_next(self) -> dict[str, np.ndarray] | None:
-            return next(self._items, None)
-
-    return Reader()
-
-
 def _producers(model: Any) -> dict[str, tuple[int, str, str]]:
     """tensor name -> (graph position, node name, op label)."""
     out = {}
@@ -91,7 +78,7 @@ def diagnose_onnx(
     import onnx
     from onnxruntime.quantization import qdq_loss_debug as dbg
 
-    from edgeexport.quant.ort import pre_process
+    from edgeexport.quant.ort import CalibrationReader, pre_process
 
     with tempfile.TemporaryDirectory() as tmp:
         prepared = Path(tmp) / "prepared.onnx"
@@ -99,8 +86,8 @@ def diagnose_onnx(
         float_aug, qdq_aug = Path(tmp) / "float_aug.onnx", Path(tmp) / "qdq_aug.onnx"
         dbg.modify_model_output_intermediate_tensors(str(prepared), str(float_aug))
         dbg.modify_model_output_intermediate_tensors(str(qdq_model), str(qdq_aug))
-        float_acts = dbg.collect_activations(str(float_aug), _Reader(input_name, inputs))
-        qdq_acts = dbg.collect_activations(str(qdq_aug), _Reader(input_name, inputs))
+        float_acts = dbg.collect_activations(str(float_aug), CalibrationReader(input_name, inputs))
+        qdq_acts = dbg.collect_activations(str(qdq_aug), CalibrationReader(input_name, inputs))
         float_graph = onnx.load(str(prepared))
         producers = _producers(float_graph)
         fused = fused_activations(float_graph, onnx.load(str(qdq_model)))

@@ -3,7 +3,7 @@ shared by the ``onnx_quantize`` stage, the doctor, the accuracy-aware search and
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -12,13 +12,16 @@ from edgeexport.spec import METHODS
 
 
 class CalibrationReader:
-    """ORT CalibrationDataReader over the calibration batch, one image at a time."""
+    """ORT CalibrationDataReader over a batch, one image at a time: quantize_static and the doctor use it."""
 
     def __init__(self, name: str, batch: np.ndarray) -> None:
         self._items = iter([{name: batch[i : i + 1]} for i in range(batch.shape[0])])
 
     def get_next(self) -> dict[str, np.ndarray] | None:
         return next(self._items, None)
+
+    def __iter__(self) -> Iterator[dict[str, np.ndarray]]:  # qdq_loss_debug iterates its reader
+        return iter(self.get_next, None)
 
 
 def pre_process(float_model: Path, out: Path) -> None:
