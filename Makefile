@@ -37,9 +37,10 @@ export: setup
 export-all: setup
 	$(PY) -m edgeexport export --all $(EXPORT_ARGS)
 
-# make bench MODEL=<card> RUNTIME=onnxruntime|litert|torch|all THREADS=4
+# make bench MODEL=<card> RUNTIME=onnxruntime|litert|torch|all THREADS=4 [DEVICE=ssh://user@board]
 bench: setup
-	$(PY) -m edgeexport.bench --runtime $(or $(RUNTIME),all) --threads $(or $(THREADS),4) --model $(MODEL) $(BENCH_ARGS)
+	$(PY) -m edgeexport.bench --runtime $(or $(RUNTIME),all) --threads $(or $(THREADS),4) --model $(MODEL) \
+		$(if $(DEVICE),--device $(DEVICE)) $(BENCH_ARGS)
 
 # make bundle MODEL=<card>: one archive with artifacts, reference, manifest and the bench code for a device
 bundle: setup
@@ -65,7 +66,8 @@ bench-export: setup
 list: setup
 	$(PY) -m edgeexport list
 
-test: setup
+# the --device test runs the bench on an emulated aarch64 board: it needs .arm/ (cached after the first time)
+test: setup arm-env
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 test-quick: setup

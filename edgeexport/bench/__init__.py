@@ -26,3 +26,6 @@ DEVICE_SIDE = (
     "bench",
 )
 EMULATED_ENV = "EDGEEXPORT_EMULATED_CPU"
+# The command that starts this Python, for the harness's child processes when ``sys.executable`` cannot be
+# started directly: an emulated board's python is a wrapper script around qemu-user (docs/device.md).
+PYTHON_ENV = "EDGEEXPORT_PYTHON"

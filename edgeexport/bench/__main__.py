@@ -2,6 +2,7 @@
 
     python -m edgeexport.bench --runtime onnxruntime --threads 4      every exported card under artifacts/
     python -m edgeexport.bench --runtime all --model mobilenetv3_small --artifact onnx_fp32
+    python -m edgeexport.bench --device ssh://pi@raspberrypi.local --runtime litert   docs/device.md
     python -m edgeexport.bench compare A.json B.json                 ratio of medians B/A with a 95 % CI
     python -m edgeexport.bench bundle --model mobilenetv3_small [--out PATH]
     python -m edgeexport.bench unpack FILE [--into DIR]
@@ -59,22 +60,18 @@ def run_parser() -> argparse.ArgumentParser:
     p.add_argument("--results-dir", type=Path, default=results_dir(), help="where results go (%(default)s)")
     p.add_argument("--json", type=Path, help="also write the JSON result here")
     p.add_argument("--csv", type=Path, help="also write one CSV row per artifact here")
+    p.add_argument("--device", help="run on this board: ssh://[user@]host[:port][/workdir] (docs/device.md)")
+    p.add_argument("--device-python", default="python3", help="the board's python (%(default)s)")
+    p.add_argument("--ssh-config", type=Path, help="ssh client configuration file (default: ssh's own)")
     return p
 
 
 def run(argv: list[str]) -> int:
-    from edgeexport.bench import report, runner
+    from edgeexport.bench import runner
 
     args = run_parser().parse_args(argv)
     if args.threads < 1:
         raise UsageError(f"--threads must be >= 1, got {args.threads}")
-    names, notes = runner.resolve_runtimes(args.runtime)
-    options = {n: runner.runtime_options(n, args.ort_provider, not args.no_xnnpack) for n in names}
-    plan = runner.plan(args.artifacts, names, args.model, args.artifact)
-    for note in notes + plan.notes:
-        print(note, file=sys.stderr)
-    if not plan.targets:
-        raise runner.NothingToDo(f"{args.runtime}: nothing to run under {args.artifacts} for that choice", 1)
     settings = {
         "threads": args.threads,
         "min_runs": max(1, args.min_runs),
@@ -84,23 +81,62 @@ def run(argv: list[str]) -> int:
         "timeout_s": args.timeout,
         "artifacts_root": str(args.artifacts.resolve()),
     }
+    if args.device:
+        return on_device(args, settings)
+    names, notes = runner.resolve_runtimes(args.runtime)
+    options = {n: runner.runtime_options(n, args.ort_provider, not args.no_xnnpack) for n in names}
+    plan = planned(args, names, notes)
     results = runner.execute(plan, settings, options)
-    doc = runner.document(args.runtime, settings, results)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    out = args.results_dir / f"{stamp}-{args.runtime}.json"
-    k = 1
-    while out.exists():
-        k += 1
-        out = args.results_dir / f"{stamp}-{args.runtime}-{k}.json"
-    report.write_json(out, doc)
-    if args.json:
-        report.write_json(args.json, doc)
-    if args.csv:
-        report.write_csv(args.csv, doc)
+    return finish(args, runner.document(args.runtime, settings, results))
+
+
+def planned(args: argparse.Namespace, names: list[str], notes: list[str]) -> Any:
+    from edgeexport.bench import runner
+
+    plan = runner.plan(args.artifacts, names, args.model, args.artifact)
+    for note in notes + plan.notes:
+        print(note, file=sys.stderr)
+    if not plan.targets:
+        raise runner.NothingToDo(f"{args.runtime}: nothing to run under {args.artifacts} for that choice", 1)
+    return plan
+
+
+def on_device(args: argparse.Namespace, settings: dict[str, Any]) -> int:
+    from edgeexport.bench import device, runner
+    from edgeexport.bench.ssh import Address, Connection
+
+    address = Address.parse(args.device)
+    if args.ssh_config is not None and not args.ssh_config.is_file():
+        raise UsageError(f"--ssh-config {args.ssh_config}: no such file")
+    with Connection(address, config=args.ssh_config) as connection:
+        board = device.Board(connection, args.device_python)
+        names, notes = device.check(board, args.runtime)
+        xnnpack = not args.no_xnnpack
+        options = {n: runner.runtime_options(n, args.ort_provider, xnnpack, local=False) for n in names}
+        plan = planned(args, names, notes)
+        done = device.execute(board, plan, settings, options)
+    doc = device.document(done, board, settings, args.runtime, runner.document(args.runtime, settings, []))
+    code = finish(args, doc)
+    if done.incomplete:
+        kept = len(done.results)
+        print(f"error: {done.incomplete}; the {kept} results measured before it are saved", file=sys.stderr)
+        return 1
+    return code
+
+
+def finish(args: argparse.Namespace, doc: dict[str, Any]) -> int:
+    """Print the table, save the document (results dir, --json, --csv) and say where it went."""
+    from edgeexport.bench import report, runner
+
+    results = doc["results"]
     head, rows = report.table_rows(doc)
     env = doc["environment"]
     cpu = env["cpu"]
-    title = f"{cpu.get('model') or cpu['architecture']} - {args.threads} threads"
+    title = (
+        f"{cpu.get('core') or cpu.get('model') or cpu['architecture']} - {doc['settings']['threads']} threads"
+    )
+    if doc.get("device"):
+        title = f"{doc['device']} ({cpu['architecture']}): {title}"
     if env["emulated"]:
         title += f" - EMULATED {env['emulated_cpu']}: timings are not latencies"
     report.print_table(head, rows, title)
@@ -112,6 +148,18 @@ def run(argv: list[str]) -> int:
             print(
                 f"{r['card']}/{r['artifact']} ({r['runtime']}): {r['status']}: {r['reason']}", file=sys.stderr
             )
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    label = args.runtime + ("-device" if doc.get("device") else "")
+    out = args.results_dir / f"{stamp}-{label}.json"
+    k = 1
+    while out.exists():
+        k += 1
+        out = args.results_dir / f"{stamp}-{label}-{k}.json"
+    report.write_json(out, doc)
+    if args.json:
+        report.write_json(args.json, doc)
+    if args.csv:
+        report.write_csv(args.csv, doc)
     print(f"results: {out}")
     return runner.exit_code(results)
 

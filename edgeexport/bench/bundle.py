@@ -43,7 +43,7 @@ class UnsafeArchiveError(UsageError):
     """An archive that is not a plain bundle: a link, a special file, an unsafe name or a wrong sha256."""
 
 
-def _code_files() -> list[Path]:
+def code_files() -> list[Path]:
     files = []
     for rel in DEVICE_SIDE:
         path = PACKAGE_PARENT / "edgeexport" / rel
@@ -75,7 +75,7 @@ def bundle(
         raise EdgeExportError(f"no exported model under {root}; run `make export MODEL=...` first")
     top = "edgeexport-bench-" + ("-".join(chosen) if len(chosen) <= 2 else "models")
     out = out or root / f"{top}.tar.gz"
-    files: dict[str, Path] = {p.relative_to(PACKAGE_PARENT).as_posix(): p for p in _code_files()}
+    files: dict[str, Path] = {p.relative_to(PACKAGE_PARENT).as_posix(): p for p in code_files()}
     for name, folder in chosen.items():
         manifest = read_manifest(folder)
         dest = f"artifacts/{name}"

@@ -130,7 +130,19 @@ def cpu() -> dict[str, Any]:
         "features_source": "/proc/cpuinfo" if tokens else ("sysctl" if features else None),
         "governor": _read("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor"),
         "max_khz": _read("/sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq"),
+        "cur_khz": _read("/sys/devices/system/cpu/cpu0/cpufreq/scaling_cur_freq"),
+        "thermal_c": thermal(),
     }
+
+
+def thermal() -> dict[str, float]:
+    """Each thermal zone's temperature in degrees C where Linux shows them (boards do; VMs mostly not)."""
+    found: dict[str, float] = {}
+    for zone in sorted(Path("/sys/class/thermal").glob("thermal_zone*")):
+        temp = _read(str(zone / "temp"))
+        if temp and temp.lstrip("-").isdigit():
+            found[f"{zone.name}:{_read(str(zone / 'type')) or '?'}"] = int(temp) / 1000
+    return found
 
 
 def versions() -> dict[str, str | None]:

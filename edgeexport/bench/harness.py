@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -30,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from edgeexport.bench import PACKAGE_PARENT, memory, stats
+from edgeexport.bench import PACKAGE_PARENT, PYTHON_ENV, memory, stats
 from edgeexport.bench.targets import Target
 
 
@@ -178,7 +179,8 @@ def run_target(target: Target, settings: dict[str, Any], *, timeout_s: float | N
     with tempfile.TemporaryDirectory(prefix="edgeexport-bench-") as tmp:
         spec_path, out_path = Path(tmp) / "spec.json", Path(tmp) / "out.json"
         spec_path.write_text(json.dumps({"target": asdict(target), "settings": settings}))
-        cmd = [sys.executable, "-m", "edgeexport.bench.harness", str(spec_path), str(out_path)]
+        python = shlex.split(os.environ.get(PYTHON_ENV) or "") or [sys.executable]
+        cmd = [*python, "-m", "edgeexport.bench.harness", str(spec_path), str(out_path)]
         start = time.perf_counter()
         try:
             proc = subprocess.run(cmd, env=_child_env(), capture_output=True, text=True, timeout=timeout_s)

@@ -14,7 +14,9 @@ from edgeexport.artifact import jsonable
 from edgeexport.bench import SCHEMA, stats
 from edgeexport.errors import UsageError
 
-DOC_KEYS = ("schema", "created", "edgeexport", "command", "runtime", "settings", "environment", "results")
+DOC_KEYS = (
+    "schema", "created", "edgeexport", "command", "runtime", "settings", "environment", "results", "device",
+)  # fmt: skip
 RESULT_KEYS = (
     "card", "artifact", "runtime", "format", "precision_kind", "file", "file_size_bytes", "sha256",
     "sha256_verified", "manifest_status", "options", "status", "reason", "runtime_version", "timing",

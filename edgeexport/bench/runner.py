@@ -62,9 +62,10 @@ def resolve_runtimes(requested: str) -> tuple[list[str], list[str]]:
     return [requested], []
 
 
-def runtime_options(name: str, ort_provider: str, xnnpack: bool) -> dict[str, Any]:
+def runtime_options(name: str, ort_provider: str, xnnpack: bool, *, local: bool = True) -> dict[str, Any]:
+    """The adapter options; ``local``: check here that the provider exists (a board checks its own)."""
     if name == "onnxruntime":
-        if ort_provider == "xnnpack":
+        if ort_provider == "xnnpack" and local:
             from edgeexport.runtimes import onnxruntime as ort_adapter
 
             have = ort_adapter.providers()
@@ -199,6 +200,7 @@ def document(runtime: str, settings: dict[str, Any], results: list[dict[str, Any
         "settings": settings,
         "environment": environment.collect(settings["threads"]),
         "results": results,
+        "device": None,  # "ssh://..." when measured on a board with --device
     }
 
 
