@@ -23,6 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from edgeexport.bench import files
 from edgeexport.defaults import THREADS_HELP, artifacts_root, default_threads, results_dir
 from edgeexport.errors import EdgeExportError, UsageError
 
@@ -60,6 +61,7 @@ def run_parser() -> argparse.ArgumentParser:
     p.add_argument("--results-dir", type=Path, default=results_dir(), help="where results go (%(default)s)")
     p.add_argument("--json", type=Path, help="also write the JSON result here")
     p.add_argument("--csv", type=Path, help="also write one CSV row per artifact here")
+    files.add_arguments(p)
     p.add_argument("--device", help="run on this board: ssh://[user@]host[:port][/workdir] (docs/device.md)")
     p.add_argument("--device-python", default="python3", help="the board's python (%(default)s)")
     p.add_argument("--ssh-config", type=Path, help="ssh client configuration file (default: ssh's own)")
@@ -83,10 +85,23 @@ def run(argv: list[str]) -> int:
     }
     if args.device:
         return on_device(args, settings)
-    names, notes = runner.resolve_runtimes(args.runtime)
+    if args.files:
+        plan = runner.Plan(files.targets(args))
+        names = sorted({t.runtime for t in plan.targets})
+        for name in names:
+            reason = runner.unavailable(name)
+            if reason:
+                raise runner.NothingToDo(f"{name}: unavailable: {reason}", 2)
+    else:
+        names, notes = runner.resolve_runtimes(args.runtime)
+        plan = planned(args, names, notes)
     options = {n: runner.runtime_options(n, args.ort_provider, not args.no_xnnpack) for n in names}
-    plan = planned(args, names, notes)
     results = runner.execute(plan, settings, options)
+    bad = [r["reason"] for r in results if r["status"] == "bad input"]
+    if bad:  # a file the user must fix: one line each, no table
+        for reason in bad:
+            print(f"error: {reason}", file=sys.stderr)
+        return 2
     return finish(args, runner.document(args.runtime, settings, results))
 
 
@@ -105,6 +120,8 @@ def on_device(args: argparse.Namespace, settings: dict[str, Any]) -> int:
     from edgeexport.bench import device, runner
     from edgeexport.bench.ssh import Address, Connection
 
+    if args.files:
+        raise UsageError("--device runs exported cards; model files on a board: not yet (docs/device.md)")
     address = Address.parse(args.device)
     if args.ssh_config is not None and not args.ssh_config.is_file():
         raise UsageError(f"--ssh-config {args.ssh_config}: no such file")

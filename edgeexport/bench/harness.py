@@ -64,14 +64,22 @@ def _top1(outputs: list[np.ndarray], labels: np.ndarray) -> dict[str, Any]:
     return {"top1": hits / len(known) if known else None, "n": len(known)}
 
 
-def measure(spec: dict[str, Any]) -> dict[str, Any]:
-    t, s = spec["target"], spec["settings"]
+def _manifest_data(t: dict[str, Any]) -> tuple[list[list[np.ndarray]], list[list[np.ndarray]], Any]:
+    """(input samples, PyTorch's outputs for them, labels or None) from the card's reference.npz."""
     ref = np.load(Path(t["folder"]) / "reference.npz")
     inputs = np.asarray(ref["inputs"], dtype=np.float32)
     n_out = len([k for k in ref.files if k.startswith("output_")])
     reference = [[ref[f"output_{k}"][i] for k in range(n_out)] for i in range(inputs.shape[0])]
-    labels = _labels(ref)
-    x0 = np.ascontiguousarray(inputs[:1])
+    samples = [[np.ascontiguousarray(inputs[i : i + 1])] for i in range(inputs.shape[0])]
+    return samples, reference, _labels(ref)
+
+
+def measure(spec: dict[str, Any]) -> dict[str, Any]:
+    t, s = spec["target"], spec["settings"]
+    file_options = t.get("file_options")
+    samples: list[list[np.ndarray]] = []
+    if file_options is None:
+        samples, reference, labels = _manifest_data(t)
     result: dict[str, Any] = {"status": "error", "timing": {}}
 
     base = memory.baseline()
@@ -83,59 +91,89 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
     result["timing"]["import_s"] = (time.perf_counter_ns() - start) / 1e9
     if reason:
         return {"status": "unavailable", "reason": f"{t['runtime']}: unavailable: {reason}"}
+    options = dict(s.get("options", {}))
+    if file_options and file_options.get("shapes"):
+        options["shapes"] = file_options["shapes"]
     start = time.perf_counter_ns()
-    session = adapter.load(t["path"], s["threads"], **s.get("options", {}))
+    session = adapter.load(t["path"], s["threads"], **options)
     result["timing"]["load_s"] = (time.perf_counter_ns() - start) / 1e9
     after_load = memory.read()
     result["runtime_version"] = adapter.version()
+    if file_options is not None:
+        from edgeexport.bench import foreign
+
+        samples = foreign.inputs(session, file_options, Path(t["path"]).name)
+    x0 = samples[0]
 
     start = time.perf_counter_ns()
-    session.run([x0])
+    session.run(x0)
     result["timing"]["first_inference_ms"] = (time.perf_counter_ns() - start) / 1e6
-    warm = timed_runs(lambda: session.run([x0]), min_runs=s["warmup_runs"], min_time_s=s["warmup_time_s"])
-    samples = timed_runs(lambda: session.run([x0]), min_runs=s["min_runs"], min_time_s=s["min_time_s"])
+    warm = timed_runs(lambda: session.run(x0), min_runs=s["warmup_runs"], min_time_s=s["warmup_time_s"])
+    timed = timed_runs(lambda: session.run(x0), min_runs=s["min_runs"], min_time_s=s["min_time_s"])
     after_runs = memory.read()
     result["timing"].update(
         warmup_runs=len(warm),
         warmup_s=sum(warm) / 1e9,
-        timed_runs=len(samples),
-        timed_s=sum(samples) / 1e9,
+        timed_runs=len(timed),
+        timed_s=sum(timed) / 1e9,
     )
     result["memory"] = memory.report(base, after_load, after_runs)
-    result["latency_ms"] = stats.summarize(samples)
-    result["samples_ns"] = samples
+    result["latency_ms"] = stats.summarize(timed)
+    result["samples_ns"] = timed
 
-    result.update(judge_outputs(t, run_outputs(session, inputs, nhwc=t["nhwc"]), reference, labels))
+    outputs = run_outputs(session, samples, nhwc=t["nhwc"])
+    if file_options is None:
+        result.update(judge_outputs(t, outputs, reference, labels))
+        return result
+    from edgeexport.bench import foreign
+
+    file_options = dict(file_options, output_names=getattr(session, "output_names", None))
+    against, source = foreign.reference(file_options, samples, outputs, s["threads"])
+    first = outputs[0][0] if outputs and outputs[0] else np.zeros(0)
+    t = dict(t, classification=first.ndim == 2 and first.shape[-1] > 1)
+    result["inputs"] = {"from": file_options.get("inputs") or "random", "samples": len(samples)}
+    result.update(judge_outputs(t, outputs, against, None, source=source))
+    if result["status"] == "parity miss" and t["kind"] == "fp32":
+        result["reason"] += " (a quantized or fp16 file? judge it with --tolerance int8, w8 or fp16)"
     return result
 
 
-def run_outputs(session: Any, inputs: np.ndarray, *, nhwc: bool) -> list[list[np.ndarray]]:
-    """Every input once, batch 1, in order; NHWC 4-D outputs transposed back to NCHW."""
+def run_outputs(session: Any, samples: list[list[np.ndarray]], *, nhwc: bool) -> list[list[np.ndarray]]:
+    """Every sample once, batch 1, in order; NHWC 4-D outputs transposed back to NCHW."""
     outputs = []
-    for i in range(inputs.shape[0]):
-        out = session.run([np.ascontiguousarray(inputs[i : i + 1])])
+    for sample in samples:
+        out = session.run([np.ascontiguousarray(x) for x in sample])
         if nhwc:
             out = [o.transpose(0, 3, 1, 2) if o.ndim == 4 else o for o in out]
         outputs.append(out)
     return outputs
 
 
+NO_REFERENCE = "no reference: give --reference OUT.npz (with --inputs) or --against ANOTHER_FILE"
+
+
 def judge_outputs(
-    t: dict[str, Any], outputs: list[list[np.ndarray]], reference: list[list[np.ndarray]], labels: Any
+    t: dict[str, Any],
+    outputs: list[list[np.ndarray]],
+    reference: list[list[np.ndarray]] | None,
+    labels: Any,
+    *,
+    source: str | None = "PyTorch",
 ) -> dict[str, Any]:
     """``parity``, ``accuracy``, ``status`` and ``reason`` of a result, from the target's recorded limits."""
     from edgeexport import parity
 
-    result: dict[str, Any] = {}
+    result: dict[str, Any] = {"accuracy": None}
+    if reference is None:
+        return dict(result, parity=None, status="not judged", reason=NO_REFERENCE)
     report = parity.compare(reference, outputs, t["limits"], classification=t["classification"])
-    result["parity"] = dict(report.to_dict(), limits=t["limits"], limits_from=t["limits_from"])
+    limits = {"limits": t["limits"], "limits_from": t["limits_from"], "against": source}
+    result["parity"] = dict(report.to_dict(), **limits)
     if labels is not None and t["classification"]:
         result["accuracy"] = dict(
             _top1([o[0] for o in outputs], labels),
             reference_top1=_top1([r[0] for r in reference], labels)["top1"],
         )
-    else:
-        result["accuracy"] = None
     if not t["limits"]:
         result["status"] = "not judged"
         result["reason"] = "no tolerance recorded in the manifest for this kind of artifact"
@@ -150,8 +188,12 @@ def judge_outputs(
 def main(argv: list[str]) -> int:
     spec_path, out_path = Path(argv[0]), Path(argv[1])
     spec = json.loads(spec_path.read_text())
+    from edgeexport.bench.foreign import BadInput
+
     try:
         result = measure(spec)
+    except BadInput as error:
+        result = {"status": "bad input", "reason": str(error)}
     except Exception as error:  # reported in the result; the parent decides the exit code
         first = (str(error).strip().splitlines() or [""])[0][:400]
         result = {"status": "error", "reason": f"{type(error).__name__}: {first}"}

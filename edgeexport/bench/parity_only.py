@@ -110,7 +110,8 @@ def run_target(
             raw["runtime_version"] = adapter.version()
             inputs, reference, labels = _reference(target.folder, images)
             start = time.perf_counter()
-            outputs = harness.run_outputs(session, inputs, nhwc=target.nhwc)
+            samples = [[np.ascontiguousarray(inputs[i : i + 1])] for i in range(inputs.shape[0])]
+            outputs = harness.run_outputs(session, samples, nhwc=target.nhwc)
             wall["outputs"] = time.perf_counter() - start
             del session
             out = out_dir / f"{target.card}.{target.artifact}.npz"

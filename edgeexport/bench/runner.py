@@ -140,6 +140,7 @@ def record(target: Target, options: dict[str, Any], raw: dict[str, Any], verifie
         "memory": raw.get("memory"),
         "parity": raw.get("parity"),
         "accuracy": raw.get("accuracy"),
+        "inputs": raw.get("inputs"),  # model files: where the inputs came from (random or --inputs)
         "process_wall_s": raw.get("process_wall_s"),
         "traceback": raw.get("traceback"),
     }
@@ -205,7 +206,10 @@ def document(runtime: str, settings: dict[str, Any], results: list[dict[str, Any
 
 
 def exit_code(results: list[dict[str, Any]]) -> int:
-    """1 when a run broke, or when an artifact that passed parity at export misses it here."""
+    """2 for input the user must fix; 1 when a run broke, or when an artifact that passed parity at export
+    misses it here."""
+    if any(r["status"] == "bad input" for r in results):
+        return 2
     for r in results:
         if r["status"] in FATAL or (r["status"] == "parity miss" and r["manifest_status"] == "ok"):
             return 1

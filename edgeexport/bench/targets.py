@@ -37,6 +37,8 @@ class Target:
     sha256: str | None = None
     nhwc: bool = False
     classification: bool = True
+    # A model file given on the command line (no manifest): its inputs, reference and shapes (bench/files.py)
+    file_options: dict[str, Any] | None = None
 
 
 def exported_cards(root: Path) -> dict[str, Path]:

@@ -22,6 +22,8 @@ class Session(Protocol):
 
     def run(self, inputs: list[np.ndarray]) -> list[np.ndarray]: ...
 
+    def describe(self) -> list[dict[str, Any]]: ...  # name, shape (-1: dynamic), dtype, quantization
+
 
 @dataclass(frozen=True)
 class RuntimeInfo:

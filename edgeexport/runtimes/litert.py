@@ -1,8 +1,9 @@
 """LiteRT (TFLite) interpreter: ai-edge-litert, falling back to tflite_runtime where only that is installed.
 
 XNNPACK is the default delegate; ``xnnpack=False`` uses the built-in kernels only, for comparison.
-Quantized inputs/outputs are (de)quantized here with the file's own scale and zero point, so callers
-always pass and get float32; an NHWC input is fed NCHW data transposed.
+Quantized inputs/outputs (a scale is recorded) are (de)quantized here with the file's own scale and zero
+point, so callers pass and get float32; integer tensors without a scale (ids) pass through as they are. An
+NHWC input is fed NCHW data transposed.
 """
 
 from __future__ import annotations
@@ -64,12 +65,17 @@ def version() -> str:
 
 
 class LiteRTSession:
-    def __init__(self, path: str, threads: int, xnnpack: bool = True) -> None:
+    def __init__(
+        self, path: str, threads: int, xnnpack: bool = True, shapes: dict[str, list[int]] | None = None
+    ) -> None:
         interp = interpreter_module()
         kwargs: dict[str, Any] = {"model_path": path, "num_threads": threads}
         if not xnnpack:
             kwargs["experimental_op_resolver_type"] = interp.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
         self._interp = interp.Interpreter(**kwargs)
+        for detail in self._interp.get_input_details():
+            if shapes and detail["name"] in shapes:
+                self._interp.resize_tensor_input(detail["index"], shapes[detail["name"]], strict=True)
         self._interp.allocate_tensors()
         self._inputs = self._interp.get_input_details()
         self._outputs = self._interp.get_output_details()
@@ -83,8 +89,8 @@ class LiteRTSession:
             if value.shape != shape and value.ndim == 4 and value.transpose(0, 2, 3, 1).shape == shape:
                 value = value.transpose(0, 2, 3, 1)  # NCHW data into an NHWC model
             dtype = np.dtype(detail["dtype"])
-            if dtype.kind in "iu":
-                scale, zero = detail["quantization"]
+            scale, zero = detail["quantization"]
+            if dtype.kind in "iu" and scale and value.dtype.kind == "f":
                 info = np.iinfo(dtype)
                 value = np.clip(np.round(value / scale) + zero, info.min, info.max)
             self._interp.set_tensor(detail["index"], np.ascontiguousarray(value, dtype=dtype))
@@ -92,11 +98,25 @@ class LiteRTSession:
         outputs = []
         for detail in self._outputs:
             value = self._interp.get_tensor(detail["index"])
-            if np.dtype(detail["dtype"]).kind in "iu":
-                scale, zero = detail["quantization"]
+            scale, zero = detail["quantization"]
+            if np.dtype(detail["dtype"]).kind in "iu" and scale:
                 value = (value.astype(np.float32) - zero) * scale
-            outputs.append(np.asarray(value, dtype=np.float32))
+            elif value.dtype.kind == "f":
+                value = value.astype(np.float32)
+            outputs.append(np.array(value))
         return outputs
+
+    def describe(self) -> list[dict[str, Any]]:
+        """Each input: name, shape (-1 where dynamic), dtype and the (scale, zero point) if quantized."""
+        found = []
+        for d in self._inputs:
+            shape = [int(v) for v in d.get("shape_signature", d["shape"])]
+            scale, zero = d["quantization"]
+            found.append(
+                {"name": d["name"], "shape": shape, "dtype": np.dtype(d["dtype"]).name,
+                 "quantization": [float(scale), int(zero)] if scale else None}
+            )  # fmt: skip
+        return found
 
 
 def load(path: str, threads: int, **options: Any) -> LiteRTSession:

@@ -6,6 +6,12 @@ from typing import Any
 
 import numpy as np
 
+ONNX_TYPES = {
+    "tensor(float)": "float32", "tensor(float16)": "float16", "tensor(double)": "float64",
+    "tensor(int8)": "int8", "tensor(uint8)": "uint8", "tensor(int16)": "int16", "tensor(int32)": "int32",
+    "tensor(int64)": "int64", "tensor(bool)": "bool",
+}  # fmt: skip
+
 
 def unavailable() -> str | None:
     try:
@@ -29,7 +35,12 @@ def providers() -> list[str]:
 
 class OrtSession:
     def __init__(
-        self, path: str, threads: int, provider: str = "cpu", optimized_path: str | None = None
+        self,
+        path: str,
+        threads: int,
+        provider: str = "cpu",
+        optimized_path: str | None = None,
+        shapes: dict[str, list[int]] | None = None,  # dynamic dimensions need no fixing: inputs give them
     ) -> None:
         import onnxruntime as ort
 
@@ -55,6 +66,14 @@ class OrtSession:
     def run(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
         feed = dict(zip(self.input_names, inputs, strict=True))
         return list(self._session.run(None, feed))
+
+    def describe(self) -> list[dict[str, Any]]:
+        """Each input: name, shape (-1 where dynamic), dtype (ONNX inputs carry no quantization)."""
+        return [
+            {"name": i.name, "shape": [d if isinstance(d, int) and d >= 0 else -1 for d in i.shape],
+             "dtype": ONNX_TYPES.get(i.type, i.type), "quantization": None}
+            for i in self._session.get_inputs()
+        ]  # fmt: skip
 
 
 def load(path: str, threads: int, **options: Any) -> OrtSession:
