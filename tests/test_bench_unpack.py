@@ -165,3 +165,32 @@ def test_unpack_cli_gives_one_line_error(tmp_path: Path) -> None:
     assert out.returncode == 2
     assert out.stderr.strip().startswith("error: refusing '../evil'")
     assert len(out.stderr.strip().splitlines()) == 1
+
+
+def test_a_package_folder_artifact_ships_file_by_file(onnx_root: Path, tmp_path: Path) -> None:
+    """An .mlpackage is a folder: every file in it is listed and checked, and the folder as a whole must
+    have the sha256 the export manifest recorded (a bundle of any card with Core ML artifacts)."""
+    import shutil
+
+    from edgeexport.artifact import sha256_path
+    from edgeexport.bench.bundle import bundle
+
+    root = tmp_path / "root"
+    shutil.copytree(onnx_root, root)
+    package = root / "handmade" / "handmade.coreml_fp32.mlpackage"
+    (package / "Data").mkdir(parents=True)
+    (package / "Manifest.json").write_text("{}")
+    (package / "Data" / "weights.bin").write_bytes(b"\x00" * 64)
+    manifest = json.loads((root / "handmade" / "manifest.json").read_text())
+    manifest["artifacts"].append(
+        {"id": "coreml_fp32", "format": "coreml", "file": package.name, "status": "ok",
+         "precision": {"weights": "float32", "activations": "float32"}, "config": {},
+         "sha256": sha256_path(package), "size": 66}
+    )  # fmt: skip
+    (root / "handmade" / "manifest.json").write_text(json.dumps(manifest))
+    archive = bundle(["handmade"], root=root, out=tmp_path / "b.tgz")
+    (top,) = unpack(archive, tmp_path / "device")
+    assert sha256_path(top / "artifacts" / "handmade" / package.name) == sha256_path(package)
+    (package / "Data" / "weights.bin").write_bytes(b"\x01" * 64)  # changed after export: refused to bundle
+    with pytest.raises(EdgeExportError, match="sha256 differs from the manifest"):
+        bundle(["handmade"], root=root, out=tmp_path / "c.tgz")

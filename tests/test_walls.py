@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "edgeexport"
-CORE = {"errors", "registry", "spec", "artifact", "parity", "cards"}
+CORE = {"errors", "registry", "spec", "artifact", "parity", "cards", "images"}
 DEVICE = ("runtimes", "bench")
 # part -> parts it must never import (a part is the first name below edgeexport: zoo, export, ...)
 WALLS = {

@@ -22,6 +22,7 @@ DEVICE_SIDE = (
     "parity.py",
     "artifact.py",
     "defaults.py",
+    "images.py",
     "runtimes",
     "bench",
 )

@@ -7,6 +7,7 @@
     python -m edgeexport.bench bundle --model mobilenetv3_small [--out PATH]
     python -m edgeexport.bench unpack FILE [--into DIR]
     python -m edgeexport.bench parity --runtime onnxruntime --out-dir DIR   outputs + parity only, no timing
+    python -m edgeexport.bench predict CARD_OR_FILE IMAGE...          top-5 classes (bench/predict.py)
 
 Exit codes: 0 done (also: the one runtime asked for cannot exist on this OS, e.g. Core ML on Linux);
 1 a run failed, an artifact that passed parity at export misses it here, or nothing is exported;
@@ -27,7 +28,7 @@ from edgeexport.bench import files
 from edgeexport.defaults import THREADS_HELP, artifacts_root, default_threads, results_dir
 from edgeexport.errors import EdgeExportError, UsageError
 
-SUBCOMMANDS = ("compare", "bundle", "unpack", "parity")
+SUBCOMMANDS = ("compare", "bundle", "unpack", "parity", "predict")
 
 
 def _positive(kind: Callable[[str], Any]) -> Callable[[str], Any]:
@@ -236,6 +237,12 @@ def main(argv: list[str] | None = None) -> int:
             return bundle(argv[1:])
         if command == "unpack":
             return unpack(argv[1:])
+        if command == "predict":
+            from edgeexport.bench import predict
+
+            p = argparse.ArgumentParser(prog="python -m edgeexport.bench predict")
+            predict.add_arguments(p)
+            return predict.main(p.parse_args(argv[1:]))
         if command == "parity":
             from edgeexport.bench import parity_only
 

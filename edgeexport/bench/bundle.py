@@ -80,7 +80,8 @@ def bundle(
         manifest = read_manifest(folder)
         dest = f"artifacts/{name}"
         files[f"{dest}/manifest.json"] = folder / "manifest.json"
-        files[f"{dest}/{manifest['reference']['file']}"] = folder / manifest["reference"]["file"]
+        reference = manifest["reference"].get("file", "reference.npz")
+        files[f"{dest}/{reference}"] = folder / reference
         for entry in manifest["artifacts"]:
             path = folder / entry["file"]
             if entry["status"] == "failed" or not entry.get("sha256") or not path.exists():
@@ -89,7 +90,11 @@ def bundle(
                 continue
             if sha256_path(path) != entry["sha256"]:
                 raise EdgeExportError(f"{path}: sha256 differs from the manifest; re-export {name}")
-            files[f"{dest}/{entry['file']}"] = path
+            if path.is_dir():  # a package (.mlpackage): its files, each listed with its own sha256
+                for inner in sorted(p for p in path.rglob("*") if p.is_file()):
+                    files[f"{dest}/{entry['file']}/{inner.relative_to(path).as_posix()}"] = inner
+            else:
+                files[f"{dest}/{entry['file']}"] = path
     readme = README.format(cards=", ".join(chosen), created=time.strftime("%Y-%m-%d %H:%M")).encode()
     sums = {rel: sha256_path(path) for rel, path in files.items()}
     sums["BUNDLE.txt"] = hashlib.sha256(readme).hexdigest()
@@ -181,12 +186,17 @@ def _write(tar: tarfile.TarFile, member: tarfile.TarInfo, dest: Path, expected: 
 
 
 def _check_manifests(staging: Path, sums: dict[str, str]) -> None:
-    """Every shipped artifact must have the sha256 its export manifest recorded."""
+    """Every shipped artifact must have the sha256 its export manifest recorded (a package folder, such as
+    an .mlpackage, as a whole)."""
+    from edgeexport.artifact import sha256_path
+
     for manifest_path in staging.glob("artifacts/*/manifest.json"):
         card = manifest_path.parent.name
         for entry in json.loads(manifest_path.read_text()).get("artifacts", []):
             rel = f"artifacts/{card}/{entry.get('file')}"
-            if rel in sums and sums[rel] != entry.get("sha256"):
+            folder = staging / rel
+            digest = sums.get(rel) or (sha256_path(folder) if folder.is_dir() else None)
+            if digest is not None and digest != entry.get("sha256"):
                 raise UnsafeArchiveError(f"refusing {rel}: its sha256 differs from {card}'s manifest")
 
 

@@ -12,6 +12,7 @@ COMMANDS = {
     "export": "export a card to every format, with parity against PyTorch",
     "doctor": "per-layer SQNR of an int8 artifact against its float parent",
     "train": "train a card's architecture (Fashion-MNIST or an ImageFolder)",
+    "predict": "top-5 classes of images from an exported artifact (any runtime; no torch needed)",
 }
 
 

@@ -14,8 +14,8 @@ from importlib import util
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
+from edgeexport import images
 from edgeexport.data.imageset import SOURCES, ImageSet
 from edgeexport.defaults import cache_dir
 from edgeexport.errors import DataError
@@ -96,9 +96,7 @@ def photo_paths() -> list[tuple[str, Path]]:
 
 
 def read_image(path: Path) -> np.ndarray:
-    with Image.open(path) as opened:
-        mode = "L" if opened.mode in ("L", "I", "I;16", "1") else "RGB"
-        return np.asarray(opened.convert(mode), dtype=np.uint8)
+    return images.read_image(path)
 
 
 @SOURCES.register("real_photos")

@@ -93,4 +93,27 @@ def describe(ref: Reference, path: Path, card: ModelCard, model_sha256: str) -> 
         "task": card.task,
         "input": {"name": card.input.name, "shape": list(card.input.shape), "layout": card.input.layout},
         "labels": card.data.labels,
+        # what `predict` needs on a board without torch or the card: how an image becomes the input
+        "preprocess": {
+            "hw": list(card.input.hw),
+            "resize": card.preprocess.resize,
+            "mean": list(card.preprocess.mean),
+            "std": list(card.preprocess.std),
+            "channel_order": card.preprocess.channel_order,
+        },
+        "classes": class_names(card),
     }
+
+
+def class_names(card: ModelCard) -> list[str] | None:
+    """The names of the output classes, in index order: the card's list, or an image folder's classes."""
+    if card.task != "classification":
+        return None
+    if card.data.labels:
+        return data.class_names(card.data.labels)
+    for source in (card.data.evaluation, card.data.calibration):
+        if source and source.startswith("folder:"):
+            from edgeexport.data import image_folder
+
+            return image_folder.classes(Path(source.removeprefix("folder:")).expanduser())
+    return None
