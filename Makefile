@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml scripts/debian-packages.t
 MODEL ?= mobilenetv3_small
 PYTEST_ARGS ?=
 
-.PHONY: setup system export export-all list bench bundle train arm-env arm-parity test test-quick lint typecheck bench-export clean
+.PHONY: setup system export export-all list bench bundle train arm-env arm-parity old-runtimes test test-quick lint typecheck bench-export clean
 
 setup: $(STAMP)
 
@@ -66,8 +66,13 @@ bench-export: setup
 list: setup
 	$(PY) -m edgeexport list
 
-# the --device test runs the bench on an emulated aarch64 board: it needs .arm/ (cached after the first time)
-test: setup arm-env
+# make old-runtimes: onnxruntime and tflite-runtime at the default target's versions in .oldrt/ (docs/runtimes.md)
+old-runtimes: setup
+	PYTHON=$(PYTHON) bash scripts/old-runtimes.sh
+
+# the --device test runs the bench on an emulated aarch64 board: it needs .arm/ (cached after the first time);
+# the oldest-runtime test loads the artifacts in .oldrt/
+test: setup arm-env old-runtimes
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 test-quick: setup

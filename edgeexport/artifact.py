@@ -168,11 +168,13 @@ class Manifest:
     card: str
     reference: dict[str, Any] = field(default_factory=dict)
     artifacts: dict[str, Artifact] = field(default_factory=dict)
+    target: dict[str, str] = field(default_factory=dict)  # the oldest runtimes the artifacts load in
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "manifest_version": MANIFEST_VERSION,
             "card": self.card,
+            "target": self.target,
             "reference": self.reference,
             "artifacts": [a.to_dict() for a in self.artifacts.values()],
         }
@@ -191,4 +193,9 @@ class Manifest:
         if d.get("manifest_version") != MANIFEST_VERSION:
             return None
         arts = [Artifact.from_dict(a) for a in d.get("artifacts", [])]
-        return cls(card=d["card"], reference=d.get("reference", {}), artifacts={a.id: a for a in arts})
+        return cls(
+            card=d["card"],
+            reference=d.get("reference", {}),
+            artifacts={a.id: a for a in arts},
+            target=d.get("target", {}),
+        )

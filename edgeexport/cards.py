@@ -27,6 +27,7 @@ from edgeexport.spec import (
     InputSpec,
     ModelCard,
     Preprocess,
+    RuntimeTarget,
     Tolerance,
     WeightsSpec,
 )
@@ -39,6 +40,7 @@ _SECTIONS: dict[str, type] = {
     "data": DataSpec,
     "tolerance": Tolerance,
     "expect": Expect,
+    "target": RuntimeTarget,
 }
 _TOP_LEVEL = {"name", "description", "task"}
 

@@ -125,6 +125,34 @@ class Tolerance:
     accuracy_drop: float | None = None
 
 
+def version_tuple(text: str, what: str) -> tuple[int, ...]:
+    parts = text.split(".")
+    if not 2 <= len(parts) <= 3 or not all(p.isdigit() for p in parts):
+        raise CardError(f"{what}: {text!r} is not a version like 1.15 or 2.14.0")
+    return tuple(int(p) for p in parts)
+
+
+@dataclass(frozen=True)
+class RuntimeTarget:
+    """The oldest runtime releases every artifact must load in (docs/runtimes.md): export writes what they
+    read (ONNX IR version and opsets; TFLite operator versions) and CI loads the artifacts in them.
+
+    onnxruntime 1.15 (June 2023): the oldest release with Python 3.11 wheels, so the oldest CI can load
+    here, and what NVIDIA's JetPack 5 wheels (1.15-1.17) give Jetson boards. tflite 2.14 (October 2023):
+    the last tflite-runtime release, still what boards without ai-edge-litert run (Coral, older images)."""
+
+    onnxruntime: str = "1.15"
+    tflite: str = "2.14"
+
+    def __post_init__(self) -> None:
+        if version_tuple(self.onnxruntime, "target.onnxruntime")[:2] < (1, 14):
+            raise CardError(
+                "target.onnxruntime must be >= 1.14: the exporter writes opset 18, which 1.14 added"
+            )
+        if version_tuple(self.tflite, "target.tflite")[:2] < (2, 14):
+            raise CardError("target.tflite must be >= 2.14: older tflite-runtime releases are not checked")
+
+
 @dataclass(frozen=True)
 class Expect:
     """Published figures the zoo is checked against (tests/test_zoo.py)."""
@@ -150,6 +178,7 @@ class ModelCard:
     tolerance: Tolerance
     expect: Expect
     path: str = ""
+    target: RuntimeTarget = field(default_factory=RuntimeTarget)
 
     def __post_init__(self) -> None:
         if self.preprocess.channel_order == "GRAY" and self.input.channels != 1:
@@ -193,6 +222,7 @@ class ExportOptions:
     reduce_range: bool = False
     nhwc: bool = False
     int8_io: bool = False
+    target: RuntimeTarget | None = None  # --target; None: the card's [target]
     threads: int = field(default_factory=default_threads)
     root: Path = field(default_factory=artifacts_root)  # ./artifacts unless EDGEEXPORT_ARTIFACTS says
 

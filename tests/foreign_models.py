@@ -106,3 +106,37 @@ def tflite_two_outputs(path: Path, *, int8: bool = False) -> Path:
     builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
     path.write_bytes(bytes(builder.Output()))
     return path
+
+
+def tflite_hybrid_fc(path: Path, *, per_channel: bool) -> Path:
+    """x [1,4] float32 -> FULLY_CONNECTED with int8 weights [3,4] (one scale, or one per output) -> float32:
+    what a dynamic-range quantizer writes."""
+    weights = np.arange(-6, 6, dtype=np.int8).reshape(3, 4)
+    scales = [0.1, 0.2, 0.3] if per_channel else [0.1]
+    w = _tensor("weights", [3, 4], fb.TensorType.INT8, 1)
+    q = fb.QuantizationParametersT()
+    q.scale, q.zeroPoint, q.quantizedDimension = scales, [0] * len(scales), 0
+    w.quantization = q
+    tensors = [
+        _tensor("x", [1, 4], fb.TensorType.FLOAT32, 0),
+        w,
+        _tensor("y", [1, 3], fb.TensorType.FLOAT32, 0),
+    ]
+    code = fb.OperatorCodeT()
+    code.builtinCode = code.deprecatedBuiltinCode = fb.BuiltinOperator.FULLY_CONNECTED
+    code.version = 3
+    op = fb.OperatorT()
+    op.opcodeIndex, op.inputs, op.outputs = 0, [0, 1, -1], [2]
+    op.builtinOptionsType, op.builtinOptions = (
+        fb.BuiltinOptions.FullyConnectedOptions,
+        fb.FullyConnectedOptionsT(),
+    )
+    subgraph = fb.SubGraphT()
+    subgraph.tensors, subgraph.inputs, subgraph.outputs, subgraph.operators = tensors, [0], [2], [op]
+    model = fb.ModelT()
+    model.version, model.operatorCodes, model.subgraphs = 3, [code], [subgraph]
+    model.buffers = [_buffer(None), _buffer(weights)]
+    builder = flatbuffers.Builder(1024)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    path.write_bytes(bytes(builder.Output()))
+    return path

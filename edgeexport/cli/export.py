@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from edgeexport.cli import add_model_argument, model_name, print_json
 from edgeexport.defaults import THREADS_HELP, artifacts_root, default_threads
@@ -39,6 +39,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help=THREADS_HELP,
     )
     p.add_argument("--artifacts", type=Path, default=artifacts_root(), help="artifacts root (%(default)s)")
+    p.add_argument(
+        "--target",
+        metavar="onnxruntime=V,tflite=V",
+        help="oldest runtimes the artifacts must load in (default: the card's [target]; docs/runtimes.md)",
+    )
 
 
 def _split(value: str) -> tuple[str, ...]:
@@ -71,6 +76,21 @@ def summary(manifest: Manifest) -> None:
     Console(width=max(Console().width, 150)).print(t)
 
 
+def _target(text: str | None) -> Any:
+    """``onnxruntime=1.18,tflite=2.17`` -> RuntimeTarget; a runtime not named keeps the default."""
+    from edgeexport.spec import RuntimeTarget
+
+    if not text:
+        return None
+    given = {}
+    for pair in text.split(","):
+        name, sep, version = pair.strip().partition("=")
+        if not sep or name not in ("onnxruntime", "tflite"):
+            raise UsageError(f"--target {text!r}: expected onnxruntime=V,tflite=V (e.g. onnxruntime=1.18)")
+        given[name] = version
+    return RuntimeTarget(**given)
+
+
 def main(args: argparse.Namespace) -> int:
     name = model_name(args)
     if not name and not args.all:
@@ -92,6 +112,7 @@ def main(args: argparse.Namespace) -> int:
         reduce_range=args.reduce_range,
         threads=args.threads,
         root=args.artifacts,
+        target=_target(args.target),
     )
     names = cards.card_names() if args.all or not name else [name]
     failed, documents = 0, []

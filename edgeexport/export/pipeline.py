@@ -20,9 +20,9 @@ import numpy as np
 
 from edgeexport import data, parity, runtimes
 from edgeexport.artifact import Artifact, Manifest, atomic_output, output_to, sha256_path, size_of
-from edgeexport.export import reference, stages
+from edgeexport.export import compat, reference, stages
 from edgeexport.export.context import StageContext, Validation
-from edgeexport.spec import FORMATS, ExportOptions, ModelCard
+from edgeexport.spec import FORMATS, ExportOptions, ModelCard, RuntimeTarget
 
 
 @dataclass
@@ -40,6 +40,11 @@ class ExportRun:
     @property
     def card(self) -> ModelCard:
         return self.stage.card
+
+    @property
+    def target(self) -> RuntimeTarget:
+        """The oldest runtimes the artifacts must load in: --target, else the card's [target]."""
+        return self.stage.options.target or self.card.target
 
 
 def model_digest(card: ModelCard, model: Any) -> str:
@@ -163,8 +168,14 @@ def _cache_key(stage: ModuleType, variant: stages.Variant, parent_sha: str, run:
         "reference": run.reference_sha256,
         "tolerance": limits_for(run.card, variant.precision.kind),
         "tools": stage.tools(),
+        "target": compat.key(stage.DST, run.target),
     }
     return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _config(variant: stages.Variant, stage: ModuleType, run: ExportRun) -> dict[str, Any]:
+    target = compat.key(stage.DST, run.target)
+    return dict(variant.config, target=target) if target else variant.config
 
 
 def _wanted(variant: stages.Variant, stage: ModuleType, options: ExportOptions) -> bool:
@@ -207,7 +218,7 @@ def run_variant(
         stage=f"{stage.NAME}@{stage.VERSION}",
         parent=parent.id if parent else None,
         parent_sha256=parent.sha256 if parent else run.model_sha256,
-        config=variant.config,
+        config=_config(variant, stage, run),
         tools=tools,
         calibration_sha256=run.calibration_sha256 if variant.precision.kind == "int8" else None,
     )
@@ -232,6 +243,9 @@ def run_variant(
         log_file.unlink(missing_ok=True)
         with output_to(log_file), atomic_output(path) as tmp:
             art.details = stage.run(run.stage, variant, run.folder / parent.file if parent else None, tmp)
+            conformed = compat.conform(stage.DST, tmp, run.target)
+            if conformed:
+                art.details["runtime_target"] = conformed
         art.sha256, art.size = sha256_path(path), size_of(path)
         with output_to(log_file):
             check_parity(run, art)
@@ -278,7 +292,8 @@ def export_with_context(
     log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
     run, reference = prepare(card, options, log)
     old = Manifest.load(run.folder)
-    manifest = Manifest(card=card.name, reference=reference)
+    target = run.target
+    manifest = Manifest(card=card.name, reference=reference, target=dict(vars(target)))
     todo = _todo(card, run.stage.options)
     if old:  # keep what this run does not touch (other formats/precisions), if judged against this reference
         if old.reference.get("sha256") == reference["sha256"]:

@@ -20,6 +20,7 @@ import numpy as np
 
 from edgeexport.artifact import Precision
 from edgeexport.export.stages import Variant, versions
+from edgeexport.export.tflite_check import per_channel_hybrid_fc
 from edgeexport.runtimes.litert import io_dtypes, op_histogram
 
 if TYPE_CHECKING:
@@ -41,6 +42,8 @@ def variants(card: ModelCard, options: ExportOptions) -> list[Variant]:
     parents = (f"tflite_fp32{suffix}",)
     n = options.calibration_count
     io_dtype = "int8" if options.int8_io else "float32"
+    # per-channel hybrid FULLY_CONNECTED computes 0.0 before tflite 2.17 (export/tflite_check.py)
+    fc = "per-channel" if per_channel_hybrid_fc(options.target or card.target) else "per-tensor"
     return [
         Variant(
             f"tflite_fp16w{suffix}",
@@ -51,8 +54,15 @@ def variants(card: ModelCard, options: ExportOptions) -> list[Variant]:
         ),
         Variant(
             f"tflite_dynrange_w8{suffix}",
-            Precision("int8", "int8 at run time", granularity="per-channel", calibration="none (dynamic)"),
-            {"recipe": "dynamic_wi8_afp32", "nhwc": options.nhwc},
+            Precision(
+                "int8",
+                "int8 at run time",
+                granularity="per-channel"
+                if fc == "per-channel"
+                else "per-channel (FULLY_CONNECTED per-tensor)",
+                calibration="none (dynamic)",
+            ),
+            {"recipe": "dynamic_wi8_afp32", "nhwc": options.nhwc, "fully_connected": fc},
             parents=parents,
             ext=".tflite",
         ),
@@ -105,7 +115,15 @@ def _weights_quantized(variant: Variant, parent: Path, out: Path) -> None:
         )
         result = qt.quantize()
     else:
-        result = aeq.Quantizer(str(parent), recipe.dynamic_wi8_afp32()).quantize()
+        qt = aeq.Quantizer(str(parent), recipe.dynamic_wi8_afp32())
+        if variant.config["fully_connected"] == "per-tensor":  # later configs override the recipe's
+            qt.add_dynamic_config(
+                regex=".*",
+                operation_name=qtyping.TFLOperationName.FULLY_CONNECTED,
+                num_bits=8,
+                granularity=qtyping.QuantGranularity.TENSORWISE,
+            )
+        result = qt.quantize()
     result.export_model(str(out), overwrite=True)
 
 
