@@ -225,3 +225,42 @@ def test_a_board_without_numpy_gets_the_pip_line(sshd: Server, two_cards: Path, 
     assert out.returncode == 2, out.stderr
     assert "has no numpy; on the board: " in out.stderr and "-m pip install numpy" in out.stderr
     assert not (tmp_path / "board" / "artifacts").exists()  # nothing copied to a board that cannot run
+
+
+def test_model_files_on_the_board(sshd: Server, board_python: Path, tmp_path: Path) -> None:
+    """A .tflite written with the TFLite schema, judged against an .onnx built with onnx.helper, on ARM."""
+    from foreign_models import onnx_two_outputs, tflite_two_outputs
+
+    onnx_file = onnx_two_outputs(tmp_path / "two.onnx")
+    tflite_file = tflite_two_outputs(tmp_path / "two.tflite")
+    out = bench(sshd, tmp_path / "board", str(tflite_file), "--against", str(onnx_file),
+                "--json", str(tmp_path / "f.json"), python=board_python)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    doc = report.load_json(tmp_path / "f.json")
+    (r,) = doc["results"]
+    assert doc["environment"]["cpu"]["architecture"] == "aarch64" and doc["device"]
+    assert (
+        r["artifact"] == "two.tflite"
+        and r["status"] == "ok"
+        and r["parity"]["against"] == "two.onnx (onnxruntime)"
+    )
+
+
+def test_predict_on_the_board(
+    sshd: Server, board_python: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The real ImageNet MobileNetV2, int8 TFLite, a photo of an orange: classified on the emulated board."""
+    from test_parity_matrix import exported
+
+    from edgeexport.__main__ import main
+    from edgeexport.data import photos
+
+    folder, _ = exported("mobilenet_v2")  # shared with the parity matrix; its log is not this test's output
+    capsys.readouterr()
+    photo = dict(photos.photo_paths())["opencv:orange.jpg"]
+    code = main(["predict", "mobilenet_v2", str(photo), "--artifact", "tflite_int8", "--artifacts",
+                 str(folder.parent), "--device", sshd.url(tmp_path / "board"), "--ssh-config",
+                 str(sshd.config), "--device-python", str(board_python), "--json"])  # fmt: skip
+    (result,) = json.loads(capsys.readouterr().out)
+    assert code == 0 and result["top"][0]["class"] == "orange" and result["image"] == str(photo)
+    assert result["device"] == sshd.url(tmp_path / "board") and result["runtime"] == "litert"

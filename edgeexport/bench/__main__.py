@@ -121,17 +121,21 @@ def on_device(args: argparse.Namespace, settings: dict[str, Any]) -> int:
     from edgeexport.bench import device, runner
     from edgeexport.bench.ssh import Address, Connection
 
-    if args.files:
-        raise UsageError("--device runs exported cards; model files on a board: not yet (docs/device.md)")
     address = Address.parse(args.device)
     if args.ssh_config is not None and not args.ssh_config.is_file():
         raise UsageError(f"--ssh-config {args.ssh_config}: no such file")
     with Connection(address, config=args.ssh_config) as connection:
         board = device.Board(connection, args.device_python)
-        names, notes = device.check(board, args.runtime)
+        if args.files:
+            plan = runner.Plan(files.targets(args))
+            names = sorted({t.runtime for t in plan.targets})
+            for name in names:
+                device.check(board, name)
+        else:
+            names, notes = device.check(board, args.runtime)
+            plan = planned(args, names, notes)
         xnnpack = not args.no_xnnpack
         options = {n: runner.runtime_options(n, args.ort_provider, xnnpack, local=False) for n in names}
-        plan = planned(args, names, notes)
         done = device.execute(board, plan, settings, options)
     doc = device.document(done, board, settings, args.runtime, runner.document(args.runtime, settings, []))
     code = finish(args, doc)

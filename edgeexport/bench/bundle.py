@@ -32,7 +32,7 @@ README = """edgeexport bench bundle ({cards}), made {created}
 
 Needs Python >= 3.10, numpy and one runtime:
     python3 -m venv ~/edgeexport-venv && . ~/edgeexport-venv/bin/activate
-    pip install numpy onnxruntime ai-edge-litert        # psutil and rich are optional
+    pip install numpy onnxruntime ai-edge-litert        # psutil and rich are optional; pillow for predict
     python -m edgeexport.bench --runtime onnxruntime --threads 4
     python -m edgeexport.bench --runtime litert --threads 4
 Results land in benchmarks/results/<timestamp>-<runtime>.json. See docs/bench.md in the repository.

@@ -108,9 +108,10 @@ def installed(facts: dict[str, Any], runtime: str) -> str | None:
 
 def check(board: Board, requested: str) -> tuple[list[str], list[str]]:
     """(runtimes to run on the board, notes about the others); DeviceUsageError for what the board lacks."""
-    names = sorted({"numpy", *(n for pkgs, _ in PACKAGES.values() for n in pkgs)})
-    facts = board.python_script(PROBE.format(names=names), what="checking the board's Python")
-    board.facts = facts
+    names = sorted({"numpy", "pillow", *(n for pkgs, _ in PACKAGES.values() for n in pkgs)})
+    if not board.facts:
+        board.facts = board.python_script(PROBE.format(names=names), what="checking the board's Python")
+    facts = board.facts
     py, url = shlex.quote(board.python), board.url
     version = tuple(int(p) for p in facts["python"].split(".")[:2])
     if version < MIN_PYTHON:
@@ -143,10 +144,38 @@ def check(board: Board, requested: str) -> tuple[list[str], list[str]]:
     return chosen, notes
 
 
+def remote_name(path: str | Path) -> str:
+    """Where a file named on the command line (a model file, inputs, images) goes on the board."""
+    from edgeexport.artifact import sha256_path
+
+    local = Path(path)
+    return f"files/{sha256_path(local)[:12]}/{local.name}"
+
+
+def file_args(t: Target) -> list[str]:
+    """The board's bench arguments for a model-file target (paths as ``remote_name`` puts them)."""
+    o = t.file_options or {}
+    args = [remote_name(t.path), "--tolerance", t.kind]
+    for flag in ("inputs", "reference"):
+        if o.get(flag):
+            args += [f"--{flag}", remote_name(o[flag])]
+    if o.get("against"):
+        args += ["--against", remote_name(o["against"]["path"])]
+    for name, shape in (o.get("shapes") or {}).items():
+        args += ["--shape", f"{name}={','.join(map(str, shape))}"]
+    return args
+
+
 def needed_files(targets: list[Target]) -> dict[str, Path]:
     """Board path (relative to the work folder) -> local file, laid out like an unpacked bundle."""
     files = {p.relative_to(PACKAGE_PARENT).as_posix(): p for p in code_files()}
     for t in targets:
+        if t.file_options is not None:
+            o = t.file_options
+            extra = [o.get("inputs"), o.get("reference"), (o.get("against") or {}).get("path")]
+            for path in [t.path, *(p for p in extra if p)]:
+                files[remote_name(path)] = Path(path)
+            continue
         folder = Path(t.folder)
         for path in (folder / "manifest.json", folder / "reference.npz", Path(t.path)):
             files[f"artifacts/{t.card}/{path.name}"] = path
@@ -179,10 +208,13 @@ def sync(board: Board, files: dict[str, Path]) -> dict[str, int]:
 
 
 def bench_command(board: Board, target: Target, settings: dict[str, Any], options: dict[str, Any]) -> str:
+    if target.file_options is not None:
+        chosen = file_args(target)
+    else:
+        chosen = ["--model", target.card, "--artifact", target.artifact, "--artifacts", "artifacts"]
     args = [
         "-m", "edgeexport.bench", "--runtime", target.runtime, "--threads", str(settings["threads"]),
-        "--model", target.card, "--artifact", target.artifact, "--artifacts", "artifacts",
-        "--min-runs", str(settings["min_runs"]), "--min-time", str(settings["min_time_s"]),
+        *chosen, "--min-runs", str(settings["min_runs"]), "--min-time", str(settings["min_time_s"]),
         "--warmup-runs", str(settings["warmup_runs"]), "--warmup-time", str(settings["warmup_time_s"]),
         "--timeout", str(settings["timeout_s"]), "--results-dir", RESULTS, "--json", f"{RESULTS}/last.json",
     ]  # fmt: skip

@@ -43,6 +43,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, default=default_threads())
     p.add_argument("--top", type=int, default=5, help="how many classes to print (%(default)s)")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    p.add_argument("--device", help="predict on this board: ssh://[user@]host[:port][/workdir]")
+    p.add_argument("--device-python", default="python3", help="the board's python (%(default)s)")
+    p.add_argument("--ssh-config", type=Path, help="ssh client configuration file (default: ssh's own)")
 
 
 def resolve(target: str, artifact: str | None, root: Path) -> tuple[Path, dict[str, Any], dict[str, Any]]:
@@ -158,12 +161,18 @@ def predict(args: argparse.Namespace) -> list[dict[str, Any]]:
 
 
 def main(args: argparse.Namespace) -> int:
-    results = predict(args)
+    if args.device:
+        from edgeexport.bench import device_predict
+
+        results = device_predict.run(args)
+    else:
+        results = predict(args)
     if args.json:
         print(json.dumps(results, indent=1))
         return 0
     for r in results:
-        print(f"{r['image']}  ({r['card']}/{r['artifact']}, {r['runtime']})")
+        where = f" on {r['device']}" if r.get("device") else ""
+        print(f"{r['image']}  ({r['card']}/{r['artifact']}, {r['runtime']}{where})")
         width = max(len(t["class"]) for t in r["top"])
         for rank, t in enumerate(r["top"], 1):
             print(f"  {rank}. {t['class']:<{width}}  {t['score']:.3f}")
