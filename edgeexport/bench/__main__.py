@@ -242,11 +242,11 @@ def main(argv: list[str] | None = None) -> int:
         if command == "unpack":
             return unpack(argv[1:])
         if command == "predict":
-            from edgeexport.bench import predict
+            from edgeexport.bench import device_predict, predict
 
             p = argparse.ArgumentParser(prog="python -m edgeexport.bench predict")
             predict.add_arguments(p)
-            return predict.main(p.parse_args(argv[1:]))
+            return device_predict.main(p.parse_args(argv[1:]))
         if command == "parity":
             from edgeexport.bench import parity_only
 

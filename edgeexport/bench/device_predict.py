@@ -12,14 +12,23 @@ import json
 import shlex
 from typing import Any
 
-from edgeexport.bench import PACKAGE_PARENT, device, predict
-from edgeexport.bench.bundle import code_files
-from edgeexport.bench.ssh import Address, Connection, DeviceError, DeviceUsageError
+from edgeexport.bench import predict
 from edgeexport.errors import UsageError
+
+# The ssh side (and numpy, through the bench runner) is imported in run(): `python -m edgeexport --help`
+# builds this command's parser and stays light.
+
+
+def main(args: argparse.Namespace) -> int:
+    """The predict command: here, or on the board with --device."""
+    return predict.show(run(args) if args.device else predict.predict(args), as_json=args.json)
 
 
 def run(args: argparse.Namespace) -> list[dict[str, Any]]:
     from edgeexport import runtimes
+    from edgeexport.bench import PACKAGE_PARENT, device
+    from edgeexport.bench.bundle import code_files
+    from edgeexport.bench.ssh import Address, Connection, DeviceError, DeviceUsageError
 
     folder, manifest, entry = predict.resolve(args.target, args.artifact, args.artifacts)
     runtime = args.runtime or runtimes.runtime_for(entry["format"])

@@ -160,14 +160,9 @@ def predict(args: argparse.Namespace) -> list[dict[str, Any]]:
     return results
 
 
-def main(args: argparse.Namespace) -> int:
-    if args.device:
-        from edgeexport.bench import device_predict
-
-        results = device_predict.run(args)
-    else:
-        results = predict(args)
-    if args.json:
+def show(results: list[dict[str, Any]], *, as_json: bool) -> int:
+    """Print the answer (text, or JSON with --json); the command's entry is device_predict.main."""
+    if as_json:
         print(json.dumps(results, indent=1))
         return 0
     for r in results:

@@ -5,6 +5,7 @@ The work is device-side (edgeexport/bench/predict.py), so an unpacked bundle run
 
 from __future__ import annotations
 
-from edgeexport.bench.predict import add_arguments, main
+from edgeexport.bench.device_predict import main
+from edgeexport.bench.predict import add_arguments
 
 __all__ = ["add_arguments", "main"]
