@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml scripts/debian-packages.t
 MODEL ?= mobilenetv3_small
 PYTEST_ARGS ?=
 
-.PHONY: setup system export export-all list bench bundle train arm-env arm-parity old-runtimes test test-quick lint typecheck bench-export clean
+.PHONY: setup system export export-all list bench bundle train arm-env arm-parity old-runtimes report test test-quick lint typecheck bench-export clean
 
 setup: $(STAMP)
 
@@ -59,6 +59,10 @@ arm-env: setup
 arm-parity: arm-env
 	$(if $(ARTIFACTS),,$(PY) -m edgeexport export $(MODEL) --formats onnx,tflite)
 	$(PY) scripts/arm-parity.py --artifacts $(or $(ARTIFACTS),artifacts) --model $(MODEL) $(ARM_ARGS)
+
+# make report MODEL=<card> [REPORT_ARGS='--max-drop 1 --max-size 5']: reports/<card>/index.html (docs/report.md)
+report: setup
+	$(PY) -m edgeexport report $(MODEL) $(REPORT_ARGS)
 
 bench-export: setup
 	$(PY) benchmarks/export_time.py --model $(MODEL)

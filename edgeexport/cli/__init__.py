@@ -13,6 +13,7 @@ COMMANDS = {
     "doctor": "per-layer SQNR of an int8 artifact against its float parent",
     "train": "train a card's architecture (Fashion-MNIST or an ImageFolder)",
     "predict": "top-5 classes of images from an exported artifact (any runtime; no torch needed)",
+    "report": "one page per card: every artifact measured, and which one to ship where",
 }
 
 

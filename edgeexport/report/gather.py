@@ -1,0 +1,101 @@
+"""Everything measured about one card: its export manifest and every bench result that ran its artifacts.
+
+Bench results are the ``edgeexport.bench/1`` documents under the results folder (local runs, ``--device``
+runs, several thread counts) and any given with ``--results``. Each run becomes a ``Run``: where it ran
+(the device URL, or this host's CPU), the thread count, whether it was emulated, and the card's results.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from edgeexport.bench import SCHEMA
+from edgeexport.errors import UsageError
+
+
+@dataclass
+class Run:
+    source: Path
+    device: str  # "ssh://..." or this host's CPU model
+    architecture: str
+    threads: int
+    emulated: bool
+    created: str
+    results: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def group(self) -> tuple[str, int]:
+        return self.device, self.threads
+
+
+@dataclass
+class Facts:
+    card: str
+    folder: Path
+    manifest: dict[str, Any]
+    runs: list[Run] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # result files that could not be read
+
+    def entry(self, artifact: str) -> dict[str, Any] | None:
+        return next((a for a in self.manifest["artifacts"] if a["id"] == artifact), None)
+
+
+def _where(doc: dict[str, Any]) -> tuple[str, str]:
+    cpu = doc["environment"]["cpu"]
+    name = cpu.get("core") or cpu.get("model") or cpu.get("architecture") or "unknown CPU"
+    if doc.get("device"):
+        return f"{doc['device']} ({name})", str(cpu.get("architecture"))
+    return f"this host ({name})", str(cpu.get("architecture"))
+
+
+def read_run(path: Path, card: str) -> Run | None:
+    doc = json.loads(path.read_text())
+    if doc.get("schema") != SCHEMA:
+        raise ValueError(f"schema {doc.get('schema')!r}")
+    results = [r for r in doc["results"] if r.get("card") == card]
+    if not results:
+        return None
+    env = doc["environment"]
+    device, architecture = _where(doc)
+    return Run(
+        source=path,
+        device=device,
+        architecture=architecture,
+        threads=int(doc["settings"]["threads"]),
+        emulated=bool(env.get("emulated")),
+        created=str(doc.get("created", "")),
+        results=results,
+    )
+
+
+def gather(card: str, root: Path, result_files: list[Path]) -> Facts:
+    folder = root / card
+    path = folder / "manifest.json"
+    if not path.is_file():
+        raise UsageError(f"no export of {card!r} under {root}; run `make export MODEL={card}` first")
+    facts = Facts(card, folder, json.loads(path.read_text()))
+    for file in sorted(set(result_files)):
+        try:
+            run = read_run(file, card)
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            facts.skipped.append(f"{file}: {error}")
+            continue
+        if run is not None:
+            facts.runs.append(run)
+    facts.runs.sort(key=lambda r: (r.created, str(r.source)))
+    return facts
+
+
+def result_files(results_dir: Path, given: list[Path] | None) -> list[Path]:
+    files = sorted(results_dir.glob("*.json")) if results_dir.is_dir() else []
+    for path in given or []:
+        if path.is_dir():
+            files += sorted(path.glob("*.json"))
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise UsageError(f"--results {path}: no such file or folder")
+    return files
