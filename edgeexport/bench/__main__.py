@@ -183,6 +183,11 @@ def finish(args: argparse.Namespace, doc: dict[str, Any]) -> int:
     if args.csv:
         report.write_csv(args.csv, doc)
     print(f"results: {out}")
+    cards = sorted({r["card"] for r in results if r["card"] != "file"})
+    if cards:
+        where = f" --results {out}" if args.results_dir.resolve() != results_dir().resolve() else ""
+        for card in cards:
+            print(f"report: python -m edgeexport report {card}{where}")
     return runner.exit_code(results)
 
 

@@ -11,6 +11,7 @@ import argparse
 from dataclasses import asdict
 from pathlib import Path
 
+from edgeexport.artifact import write_json_atomic
 from edgeexport.cli import add_model_argument, model_name, print_json
 from edgeexport.defaults import artifacts_root
 
@@ -37,10 +38,14 @@ def main(args: argparse.Namespace) -> int:
     rows, meta = diagnose(card, args.artifact, Path(args.artifacts), args.images)
     bad = {r.tensor for r in worst(rows, args.top)}
     diverge = first_divergence(rows, args.diverge_db)
+    document = {**meta, "card": card, "worst": sorted(bad), "diverge_db": args.diverge_db,
+                "first_divergence": asdict(diverge) if diverge else None,
+                "layers": [asdict(r) for r in rows]}  # fmt: skip
+    # kept beside the artifacts: the report draws the per-layer curve from it
+    saved = Path(args.artifacts) / card / f"doctor-{meta['artifact']}.json"
+    write_json_atomic(saved, document)
     if args.json:
-        print_json({**meta, "card": card, "worst": sorted(bad), "diverge_db": args.diverge_db,
-                    "first_divergence": asdict(diverge) if diverge else None,
-                    "layers": [asdict(r) for r in rows]})  # fmt: skip
+        print_json(document)
         return 0
     print(f"{card} {meta['artifact']} vs {meta['parent']} on {meta['images']} reference images (SQNR, dB)")
     print(f"{'#':>4}  {'op':<17} {'qdq':>7} {'model':>7}  tensor")
@@ -60,4 +65,5 @@ def main(args: argparse.Namespace) -> int:
     else:
         where = f"layer {diverge.index} {diverge.tensor} [{diverge.op}]"
         print(f"first divergence: {where} at {diverge.model_db:.1f} dB")
+    print(f"saved: {saved} (python -m edgeexport report {card} draws it)")
     return 0

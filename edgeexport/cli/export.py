@@ -130,6 +130,10 @@ def main(args: argparse.Namespace) -> int:
             f"{manifest.card}: {len(run.done) - len(bad)} of {len(run.done)} artifacts of this run "
             f"not failed; manifest: {path}"
         )
+        print(
+            f"next: python -m edgeexport.bench --model {manifest.card}   then   "
+            f"python -m edgeexport report {manifest.card}"
+        )
     if args.json:
         print_json(documents)
     return 1 if failed else 0

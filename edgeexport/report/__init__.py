@@ -22,6 +22,7 @@ def answers(facts: Facts, budget: Budget, *, seeded: bool) -> list[Answer]:
     """One answer per (device, thread count), from the newest run of each."""
     newest = {run.group: run for run in facts.runs}  # runs are sorted oldest first
     found = []
+    labelled = bool(facts.manifest.get("reference", {}).get("labelled"))
     for (device, threads), run in sorted(newest.items()):
         cands = [candidate(r, facts.entry(r["artifact"])) for r in run.results]
         found.append(
@@ -33,6 +34,7 @@ def answers(facts: Facts, budget: Budget, *, seeded: bool) -> list[Answer]:
                 max_size=budget.max_size,
                 max_memory=budget.max_memory,
                 seeded=seeded,
+                labelled=labelled,
             )
         )
     return found
@@ -57,6 +59,8 @@ def build(
         drawn["quality"] += [p for p in [figures.latency_vs_quality(facts, run, folder)] if p]
         drawn["latency"] += [p for p in [figures.distributions(facts, run, folder)] if p]
     drawn["size"] += [p for p in [figures.size_and_memory(facts, folder)] if p]
+    drawn["arm"] = [p for p in [figures.arm_matrix(facts, folder)] if p]
+    drawn["doctor"] = figures.doctor_curves(facts, folder)
     found = answers(facts, budget, seeded=seeded)
     page.write_markdown(facts, found, drawn, out / "report.md")
     return page.write_html(facts, found, drawn, out / "index.html"), found, facts

@@ -110,6 +110,62 @@ def distributions(facts: Facts, run: Run, folder: Path) -> Path | None:
     return _save(fig, folder, f"latency-{slug(run.device)}-{run.threads}t")
 
 
+def doctor_curves(facts: Facts, folder: Path) -> list[Path]:
+    """The doctor's per-layer SQNR of each int8 artifact it examined: what quantizing each tensor alone
+    loses (qdq) and how far the int8 model has drifted by then (model)."""
+    drawn = []
+    for doc in facts.doctor:
+        layers = doc.get("layers") or []
+        if not layers:
+            continue
+        plt = _pyplot()
+        fig, ax = plt.subplots(figsize=(9, 3.8))
+        ax.plot(
+            [r["index"] for r in layers], [r["qdq_db"] for r in layers], lw=1, label="qdq SQNR (this tensor)"
+        )
+        ax.plot(
+            [r["index"] for r in layers], [r["model_db"] for r in layers], lw=1.5, label="model SQNR (so far)"
+        )
+        ax.axhline(
+            doc.get("diverge_db", 20.0), color="#cc3311", lw=0.8, ls="--", label="divergence threshold"
+        )
+        ax.set_xlabel("layer (graph order)")
+        ax.set_ylabel("SQNR vs float (dB)")
+        ax.set_title(f"{facts.card}: doctor, {doc.get('artifact')} vs {doc.get('parent')}", fontsize=9)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+        drawn.append(_save(fig, folder, f"doctor-{slug(str(doc.get('artifact')))}"))
+    return drawn
+
+
+def arm_matrix(facts: Facts, folder: Path) -> Path | None:
+    """`make arm-parity`'s x86-vs-ARM comparison: each artifact on each emulated CPU, its largest difference
+    from x86's outputs ("=" when bit-identical), green where every check held, red where one missed."""
+    doc = facts.arm
+    if not doc or not doc.get("comparisons"):
+        return None
+    cpus = list(doc["settings"]["cpus"])
+    rows = doc["comparisons"]
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(1.8 * len(cpus) + 2.5, 0.45 * len(rows) + 1.3))
+    for i, row in enumerate(rows):
+        for j, cpu in enumerate(cpus):
+            cell = (row.get("vs_x86") or {}).get(cpu)
+            missed = any(m.startswith(cpu) for m in row.get("misses", []))
+            text = "-" if cell is None else ("=" if cell.get("bit_identical") else f"{cell['max_abs']:.1e}")
+            ax.add_patch(plt.Rectangle((j, i), 1, 1, color="#f4c7c3" if missed else "#cfe8cf"))
+            ax.text(j + 0.5, i + 0.5, text, ha="center", va="center", fontsize=8)
+    ax.set_xlim(0, len(cpus))
+    ax.set_ylim(len(rows), 0)
+    ax.set_xticks([j + 0.5 for j in range(len(cpus))], cpus, fontsize=8)
+    ax.set_yticks([i + 0.5 for i in range(len(rows))], [r["artifact"] for r in rows], fontsize=8)
+    ax.set_title(
+        f"{facts.card}: ARM (QEMU) vs x86 outputs, max |diff| ('=': bit-identical) - {doc['created'][:10]}",
+        fontsize=9,
+    )
+    return _save(fig, folder, "arm-parity")
+
+
 def size_and_memory(facts: Facts, folder: Path) -> Path | None:
     sizes = {a["id"]: a["size"] / 1e6 for a in facts.manifest["artifacts"] if a.get("size")}
     peaks: dict[str, float] = {}

@@ -37,6 +37,8 @@ class Facts:
     folder: Path
     manifest: dict[str, Any]
     runs: list[Run] = field(default_factory=list)
+    arm: dict[str, Any] | None = None  # the newest `make arm-parity` document of this card
+    doctor: list[dict[str, Any]] = field(default_factory=list)  # `doctor` runs saved beside the artifacts
     skipped: list[str] = field(default_factory=list)  # result files that could not be read
 
     def entry(self, artifact: str) -> dict[str, Any] | None:
@@ -51,8 +53,10 @@ def _where(doc: dict[str, Any]) -> tuple[str, str]:
     return f"this host ({name})", str(cpu.get("architecture"))
 
 
-def read_run(path: Path, card: str) -> Run | None:
-    doc = json.loads(path.read_text())
+ARM_SCHEMA = "edgeexport.arm-parity/1"
+
+
+def read_run(path: Path, card: str, doc: dict[str, Any]) -> Run | None:
     if doc.get("schema") != SCHEMA:
         raise ValueError(f"schema {doc.get('schema')!r}")
     results = [r for r in doc["results"] if r.get("card") == card]
@@ -77,9 +81,19 @@ def gather(card: str, root: Path, result_files: list[Path]) -> Facts:
     if not path.is_file():
         raise UsageError(f"no export of {card!r} under {root}; run `make export MODEL={card}` first")
     facts = Facts(card, folder, json.loads(path.read_text()))
+    for saved in sorted(folder.glob("doctor-*.json")):
+        try:
+            facts.doctor.append(json.loads(saved.read_text()))
+        except (OSError, ValueError) as error:
+            facts.skipped.append(f"{saved}: {error}")
     for file in sorted(set(result_files)):
         try:
-            run = read_run(file, card)
+            doc = json.loads(file.read_text())
+            if doc.get("schema") == ARM_SCHEMA:
+                if doc.get("card") == card and (facts.arm is None or doc["created"] >= facts.arm["created"]):
+                    facts.arm = doc
+                continue
+            run = read_run(file, card, doc)
         except (OSError, ValueError, KeyError, TypeError) as error:
             facts.skipped.append(f"{file}: {error}")
             continue

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import html
+import re
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +18,15 @@ body { color: #222; }
 h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 1.8em; border-bottom: 1px solid #ddd; }
 table { border-collapse: collapse; font-size: 12px; margin: .5em 0; }
 th, td { border: 1px solid #ccc; padding: 3px 6px; text-align: right; }
-th { background: #f3f3f3; } td:first-child, th:first-child { text-align: left; }
+th { background: #f3f3f3; } td.text { text-align: left; }
 .answer { background: #eef6ee; border-left: 4px solid #2a7a2a; padding: .6em 1em; }
 .answer.none { background: #fbeeee; border-color: #a22; }
 .caveat { color: #8a4b00; } img { max-width: 100%; border: 1px solid #eee; margin: .5em 0; }
 code { background: #f6f6f6; padding: 0 3px; }
 """
+
+
+NUMBER = re.compile(r"^(EMULATED )?[-+]?[\d.]+(e[-+]?\d+)?( \[[\d., ]+\]| dB| pt)?$|^-$")
 
 
 def _ms(value: Any) -> str:
@@ -107,7 +111,8 @@ PROVENANCE_HEAD = ["artifact", "stage", "parent", "sha256", "calibration sha256"
 
 def _table(head: list[str], rows: list[list[str]], cls: str = "") -> str:
     th = "".join(f"<th>{html.escape(h)}</th>" for h in head)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows)
+    cell = lambda c: f'<td class="{"num" if NUMBER.match(c) else "text"}">{html.escape(c)}</td>'  # noqa: E731
+    body = "".join("<tr>" + "".join(cell(c) for c in row) + "</tr>" for row in rows)
     return f'<table class="{cls}"><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>'
 
 

@@ -49,6 +49,7 @@ class Answer:
     significant: bool | None = None
     excluded: list[tuple[str, str]] = field(default_factory=list)  # (artifact (runtime), why)
     caveats: list[str] = field(default_factory=list)
+    basis: str = ""  # the quality bar the candidates met
 
     def lines(self) -> list[str]:
         """The recommendation in plain sentences, as the page, report.md and the terminal print it."""
@@ -69,6 +70,8 @@ class Answer:
                         f"Runner-up: {r.artifact} on {r.runtime}, {margin}: no significant difference; "
                         "either is as fast on this data."
                     )
+        if self.basis:
+            out.append(f"Quality bar: {self.basis}.")
         out += [f"Excluded {name}: {why}." for name, why in self.excluded]
         out += [f"Caveat: {c}" for c in self.caveats]
         return out
@@ -102,8 +105,16 @@ def recommend(
     max_size: int | None = None,
     max_memory: int | None = None,
     seeded: bool = False,
+    labelled: bool = True,
 ) -> Answer:
     answer = Answer(device, threads)
+    if labelled:
+        bar = f"at most {max_drop:g} accuracy points lost" if max_drop is not None else "no accuracy budget"
+        answer.basis = f"its parity gate against PyTorch at export and on this device, {bar}"
+    else:
+        answer.basis = "its parity gate against PyTorch at export and on this device (no labelled data)"
+        if max_drop is not None:
+            answer.caveats.append("--max-drop needs labelled evaluation data; this card has none")
     if candidates and all(c.emulated for c in candidates):
         answer.caveats.append(
             "only emulated runs (QEMU): their timings are not latencies, so nothing is ranked by speed; "
@@ -152,8 +163,9 @@ def candidate(result: dict[str, Any], entry: dict[str, Any] | None) -> Candidate
         runtime=result["runtime"],
         size=result.get("file_size_bytes"),
         status=result["status"],
-        export_status=result.get("manifest_status") or "ok",
-        reason=result.get("reason") or result.get("manifest_reason"),
+        # the manifest as it is now (it may have been re-exported since the bench ran)
+        export_status=(entry or {}).get("status") or result.get("manifest_status") or "ok",
+        reason=result.get("reason") or (entry or {}).get("reason") or result.get("manifest_reason"),
         p50_ms=lat.get("p50"),
         ci95=(float(ci[0]), float(ci[1])) if ci else None,
         samples_ns=list(result.get("samples_ns") or []),
