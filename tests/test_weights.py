@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from edgeexport import cards, data
+from edgeexport import cards, data, images
 from edgeexport.data import photos
 from edgeexport.errors import WeightsError
 from edgeexport.zoo import builder, weights
@@ -21,7 +21,7 @@ def predict(name: str) -> np.ndarray:
     card = cards.get_card("mobilenet_v2")
     model = builder.build_model(card)
     root = photos._package_dir("skimage", "data")
-    x = data.preprocess_image(photos.read_image(root / name), card.preprocess, card.input)
+    x = data.preprocess_image(images.read_image(root / name), card.preprocess, card.input)
     with torch.no_grad():
         return model(torch.from_numpy(x[None]))[0].numpy()
 

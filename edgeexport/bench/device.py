@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import shlex
@@ -144,12 +145,18 @@ def check(board: Board, requested: str) -> tuple[list[str], list[str]]:
     return chosen, notes
 
 
-def remote_name(path: str | Path) -> str:
-    """Where a file named on the command line (a model file, inputs, images) goes on the board."""
+@functools.cache
+def digest(path: Path) -> str:
+    """A local file's sha256, once per run: naming a file and syncing it both need it."""
     from edgeexport.artifact import sha256_path
 
+    return sha256_path(path)
+
+
+def remote_name(path: str | Path) -> str:
+    """Where a file named on the command line (a model file, inputs, images) goes on the board."""
     local = Path(path)
-    return f"files/{sha256_path(local)[:12]}/{local.name}"
+    return f"files/{digest(local)[:12]}/{local.name}"
 
 
 def file_args(t: Target) -> list[str]:
@@ -184,11 +191,9 @@ def needed_files(targets: list[Target]) -> dict[str, Path]:
 
 def sync(board: Board, files: dict[str, Path]) -> dict[str, int]:
     """Copy the files the board lacks or has with another sha256; returns what was sent."""
-    from edgeexport.artifact import sha256_path
-
     names = sorted(files)
     there = board.python_script(HASHES.format(names=names), what="listing the work folder", in_workdir=True)
-    changed = [n for n in names if there.get(n) != sha256_path(files[n])]
+    changed = [n for n in names if there.get(n) != digest(files[n])]
     sent = {"files_sent": len(changed), "files_unchanged": len(names) - len(changed), "bytes_sent": 0}
     if not changed:
         return sent

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from edgeexport.data.imageset import ImageSet
-from edgeexport.data.photos import read_image
 from edgeexport.errors import DataError
+from edgeexport.images import read_image
 
 EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 CALIBRATION_SIZE = 500

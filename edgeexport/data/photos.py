@@ -13,8 +13,6 @@ from __future__ import annotations
 from importlib import util
 from pathlib import Path
 
-import numpy as np
-
 from edgeexport import images
 from edgeexport.data.imageset import SOURCES, ImageSet
 from edgeexport.defaults import cache_dir
@@ -95,10 +93,6 @@ def photo_paths() -> list[tuple[str, Path]]:
     return sorted(paths)
 
 
-def read_image(path: Path) -> np.ndarray:
-    return images.read_image(path)
-
-
 @SOURCES.register("real_photos")
 def real_photos(split: str) -> ImageSet:
     """``calibration`` (two thirds), ``heldout`` (every third), ``test`` (= heldout), ``train`` (= all).
@@ -114,5 +108,5 @@ def real_photos(split: str) -> ImageSet:
     return ImageSet(
         name=f"real_photos:{split}",
         ids=tuple(name for name, _ in items),
-        images=tuple(read_image(path) for _, path in items),
+        images=tuple(images.read_image(path) for _, path in items),
     )
