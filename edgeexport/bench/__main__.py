@@ -119,13 +119,8 @@ def planned(args: argparse.Namespace, names: list[str], notes: list[str]) -> Any
 
 def on_device(args: argparse.Namespace, settings: dict[str, Any]) -> int:
     from edgeexport.bench import device, runner
-    from edgeexport.bench.ssh import Address, Connection
 
-    address = Address.parse(args.device)
-    if args.ssh_config is not None and not args.ssh_config.is_file():
-        raise UsageError(f"--ssh-config {args.ssh_config}: no such file")
-    with Connection(address, config=args.ssh_config) as connection:
-        board = device.Board(connection, args.device_python)
+    with device.open_board(args) as board:
         if args.files:
             plan = runner.Plan(files.targets(args))
             names = sorted({t.runtime for t in plan.targets})

@@ -12,13 +12,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import json
 import shlex
 import sys
 import tarfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,8 +27,9 @@ from typing import Any
 from edgeexport.bench import PACKAGE_PARENT
 from edgeexport.bench.bundle import code_files
 from edgeexport.bench.runner import NothingToDo, Plan
-from edgeexport.bench.ssh import Connection, DeviceError, DeviceUsageError, quote
+from edgeexport.bench.ssh import Address, Connection, DeviceError, DeviceUsageError, quote
 from edgeexport.bench.targets import Target
+from edgeexport.errors import UsageError
 
 MIN_PYTHON = (3, 10)
 # What the board must have installed for each runtime (any one of the names), and what to install.
@@ -100,6 +102,16 @@ class Board:
             tail = proc.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
             raise DeviceError(f"{self.url}: {what} failed on the board: {tail[0]}")
         return json.loads(proc.stdout.decode())
+
+
+@contextlib.contextmanager
+def open_board(args: Any) -> Iterator[Board]:
+    """The board ``--device`` names, through ``--ssh-config`` and ``--device-python``; closed on exit."""
+    if args.ssh_config is not None and not args.ssh_config.is_file():
+        raise UsageError(f"--ssh-config {args.ssh_config}: no such file")
+    address = Address.parse(args.device)
+    with Connection(address, config=args.ssh_config) as connection:
+        yield Board(connection, args.device_python)
 
 
 def installed(facts: dict[str, Any], runtime: str) -> str | None:

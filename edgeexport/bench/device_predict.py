@@ -28,23 +28,20 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
     from edgeexport import runtimes
     from edgeexport.bench import PACKAGE_PARENT, device
     from edgeexport.bench.bundle import code_files
-    from edgeexport.bench.ssh import Address, Connection, DeviceError, DeviceUsageError
+    from edgeexport.bench.ssh import DeviceError, DeviceUsageError
 
     folder, manifest, entry = predict.resolve(args.target, args.artifact, args.artifacts)
     runtime = args.runtime or runtimes.runtime_for(entry["format"])
     if runtime is None or (folder / entry["file"]).is_dir():
         raise UsageError(f"{entry['id']}: predict on a board runs .onnx and .tflite artifacts")
     images = predict.image_files(args.images)
-    if args.ssh_config is not None and not args.ssh_config.is_file():
-        raise UsageError(f"--ssh-config {args.ssh_config}: no such file")
     card = manifest["card"]
     files = {p.relative_to(PACKAGE_PARENT).as_posix(): p for p in code_files()}
     files[f"artifacts/{card}/manifest.json"] = folder / "manifest.json"
     files[f"artifacts/{card}/{entry['file']}"] = folder / entry["file"]
     remote = {device.remote_name(image): image for image in images}
     files.update(remote)
-    with Connection(Address.parse(args.device), config=args.ssh_config) as connection:
-        board = device.Board(connection, args.device_python)
+    with device.open_board(args) as board:
         device.check(board, runtime)
         if not board.facts["packages"].get("pillow"):
             raise DeviceUsageError(
@@ -55,7 +52,7 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
         argv = [board.python, "-m", "edgeexport.bench", "predict", card, *remote, "--artifact", entry["id"],
                 "--artifacts", "artifacts", "--runtime", runtime, "--threads", str(args.threads),
                 "--top", str(args.top), "--json"]  # fmt: skip
-        proc = connection.run(
+        proc = board.connection.run(
             board.in_workdir(" ".join(shlex.quote(a) for a in argv)), timeout_s=900, what="predict"
         )
     if proc.returncode != 0:
