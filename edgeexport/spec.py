@@ -190,7 +190,10 @@ class ModelCard:
 
 
 # Export vocabulary. Formats name the artifact file kind each stage writes.
-FORMATS = {"onnx": "onnx", "tflite": "tflite", "coreml": "mlpackage", "pt2": "pt2"}
+FORMATS = {
+    "onnx": "onnx", "tflite": "tflite", "coreml": "mlpackage", "pt2": "pt2",
+    "executorch": "pte", "ncnn": "ncnn",
+}  # fmt: skip
 PRECISIONS = ("fp32", "fp16", "int8")
 # Static int8 calibration methods: name -> (ORT CalibrationMethod, ORT extra_options). Measured in
 # docs/int8.md. No Entropy: quantize_static does not pass a bin count to ORT's entropy calibrator, whose

@@ -5,7 +5,10 @@
 #                                 guest the host's x86 /proc/cpuinfo and onnxruntime crashes on import)
 #   .arm/sysroot/                 arm64 python3.11-minimal + libpython3.11-stdlib + libstdc++6 and their
 #                                 dependencies, unpacked with dpkg -x (nothing is installed on the host)
-#   .arm/site/                    aarch64 wheels: numpy, onnxruntime, ai-edge-litert, pillow (the host's versions)
+#   .arm/site/                    aarch64 wheels: numpy, onnxruntime, ai-edge-litert, ncnn, pillow (the host's
+#                                 versions)
+#   (no ExecuTorch: its Python runtime imports torch, and PyPI's aarch64 torch 2.13.0 is the CUDA build, which
+#    cannot be installed or imported here: docs/executorch-ncnn.md)
 #   .arm/site-tflite214/          tflite-runtime 2.14.0 with numpy<2 (what older boards ship)
 #   .arm/ready                    written last: what the driver reads (paths and versions)
 #
@@ -36,8 +39,8 @@ trap 'die "step failed at line $LINENO (see the output above); fix it and re-run
 command -v apt-get >/dev/null && command -v dpkg-deb >/dev/null || die "needs apt-get and dpkg-deb (Debian/Ubuntu)"
 [ -r "$KEYRING" ] || die "$KEYRING missing: apt-get install debian-archive-keyring"
 
-# (a ready file from before pillow joined the wheels is not ready: the site step runs again)
-if [ -f "$ARM/ready" ] && grep -q pillow "$ARM/ready" && [ -z "${ARM_ENV_FORCE:-}" ]; then
+# (a ready file from before ncnn joined the wheels is not ready: the site step runs again)
+if [ -f "$ARM/ready" ] && grep -q ncnn "$ARM/ready" && [ -z "${ARM_ENV_FORCE:-}" ]; then
     say "ready (cached: .arm/ready exists; rm -rf .arm to rebuild, ARM_ENV_FORCE=1 to re-run the smoke test)"
     exit 0
 fi
@@ -127,15 +130,15 @@ pip_target() {  # pip_target DIR PACKAGE...
 }
 host_version() { "$PY" -c "from importlib.metadata import version; print(version('$1'))"; }
 
-# the stamp names its contents: a site made before pillow joined is rebuilt
-if [ ! -f "$STAMPS/site-pillow" ]; then
+# the stamp names its contents: a site made before ncnn joined is rebuilt
+if [ ! -f "$STAMPS/site-ncnn" ]; then
     ort=$(host_version onnxruntime) && litert=$(host_version ai-edge-litert) && np=$(host_version numpy) \
-        && pil=$(host_version pillow) \
-        || die "the host .venv lacks onnxruntime, ai-edge-litert, numpy or pillow: run \`make setup\`"
-    say "wheels: numpy==$np onnxruntime==$ort ai-edge-litert==$litert pillow==$pil (aarch64, cp311) -> .arm/site"
+        && pil=$(host_version pillow) && ncnn=$(host_version ncnn) \
+        || die "the host .venv lacks onnxruntime, ai-edge-litert, numpy, pillow or ncnn: run \`make setup\`"
+    say "wheels: numpy==$np onnxruntime==$ort ai-edge-litert==$litert ncnn==$ncnn pillow==$pil (aarch64) -> .arm/site"
     rm -rf "$ARM/site"
-    pip_target "$ARM/site" "numpy==$np" "onnxruntime==$ort" "ai-edge-litert==$litert" "pillow==$pil"
-    touch "$STAMPS/site-pillow"
+    pip_target "$ARM/site" "numpy==$np" "onnxruntime==$ort" "ai-edge-litert==$litert" "ncnn==$ncnn" "pillow==$pil"
+    touch "$STAMPS/site-ncnn"
 else
     say "wheels: cached"
 fi
@@ -149,12 +152,13 @@ else
 fi
 
 # --- 4. smoke test and the ready file -------------------------------------------------------------
-say "smoke test: importing numpy, onnxruntime and ai_edge_litert under emulation (~30 s)"
+say "smoke test: importing numpy, onnxruntime, ai_edge_litert and ncnn under emulation (~30 s)"
 versions=$(PYTHONPATH="$ARM/site" PYTHONNOUSERSITE=1 "${QEMU[@]}" "$GUEST_PY" -c '
-import numpy, onnxruntime, ai_edge_litert, PIL
+import numpy, onnxruntime, ai_edge_litert, ncnn, PIL
 from importlib.metadata import version
-litert = version("ai-edge-litert")
-print(f"numpy {numpy.__version__}; onnxruntime {onnxruntime.__version__}; ai-edge-litert {litert}; pillow {PIL.__version__}")
+litert, nc = version("ai-edge-litert"), version("ncnn")
+print(f"numpy {numpy.__version__}; onnxruntime {onnxruntime.__version__}; ai-edge-litert {litert}; "
+      f"ncnn {nc}; pillow {PIL.__version__}")
 ') || die "importing the runtimes under emulation failed (see above)"
 say "smoke test: $versions"
 tflite_versions=$(PYTHONPATH="$ARM/site-tflite214" PYTHONNOUSERSITE=1 "${QEMU[@]}" "$GUEST_PY" -c '

@@ -96,7 +96,7 @@ def test_vs_x86_fp32_beyond_max_abs_is_a_miss():
 def test_limits_vs_x86_float_takes_the_stricter_int8_the_artifacts_own():
     loose = {"max_abs": 1e-3, "cosine": 0.9999, "top1_agreement": 0.9}
     assert limits_vs_x86("fp32", loose) == {"max_abs": 1e-4, "cosine": 0.99999, "top1_agreement": 0.9}
-    assert limits_vs_x86("fp16", {"cosine": 0.9999}) == {"cosine": 0.99999, "max_abs": 1e-4}
+    assert limits_vs_x86("fp16", {"cosine": 0.9999}) == {"cosine": 0.9999}  # fp16 arithmetic on ARMv8.2+
     assert limits_vs_x86("fp32", {"max_abs": 1e-5}) == {"max_abs": 1e-5, "cosine": 0.99999}
     assert limits_vs_x86("int8", INT8) == INT8
 

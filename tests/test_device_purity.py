@@ -1,7 +1,11 @@
 """The device side really runs without torch and without the exporter: a Python process imports every
 device-side module and every registered runtime adapter and runs the bench harness on a tiny artifact;
 every Python process it starts (the harness's children too) records its ``sys.modules`` at exit.
-torch is installed here: nothing blocks it, so an import of it would show."""
+torch is installed here: nothing blocks it, so an import of it would show.
+
+Two runtimes are allowed torch, and only these two: ``torch`` (it runs a .pt2) and ``executorch`` (its
+Python runtime imports torch and links libtorch). Their adapter modules are imported like the others, but
+their runtimes are not asked whether they are available: that would import torch."""
 
 from __future__ import annotations
 
@@ -34,7 +38,7 @@ for package in (edgeexport.bench, edgeexport.runtimes):
         importlib.import_module(f"{package.__name__}.{info.name}")
 from edgeexport.runtimes import RUNTIMES, adapter
 for name in RUNTIMES.names():
-    adapter(name).unavailable() if name != "torch" else adapter(name)
+    adapter(name).unavailable() if not RUNTIMES.get(name).needs_torch else adapter(name)
 EXTRA
 from edgeexport.bench.__main__ import main
 short = ["--min-runs", "3", "--min-time", "0", "--warmup-runs", "1", "--warmup-time", "0", "--threads", "1"]
@@ -59,6 +63,12 @@ def device_run(root: Path, tmp: Path, extra: str = "") -> tuple[int, dict[int, l
 def forbidden(seen: dict[int, list[str]]) -> list[str]:
     return sorted({m for mods in seen.values() for m in mods if m.startswith(FORBIDDEN) and
                    (m in FORBIDDEN or m.startswith(tuple(f + "." for f in FORBIDDEN)))})  # fmt: skip
+
+
+def test_only_torch_and_executorch_may_need_torch() -> None:
+    from edgeexport.runtimes import RUNTIMES
+
+    assert {n for n in RUNTIMES.names() if RUNTIMES.get(n).needs_torch} == {"torch", "executorch"}
 
 
 def test_device_side_imports_no_torch_and_no_exporter(onnx_root: Path, tmp_path: Path) -> None:

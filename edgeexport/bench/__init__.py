@@ -14,7 +14,7 @@ SCHEMA = "edgeexport.bench/1"
 # harness's children get it on their path, so an unpacked bundle runs without installing anything.
 PACKAGE_PARENT = Path(__file__).resolve().parent.parent.parent
 # The device side of the package, below edgeexport/: what a bundle ships and what the device-purity and
-# walls tests hold to numpy + one runtime (runtimes/torch_eager.py is the one that needs torch).
+# walls tests hold to numpy + one runtime (torch and executorch need torch itself: RuntimeInfo.needs_torch).
 DEVICE_SIDE = (
     "__init__.py",
     "errors.py",

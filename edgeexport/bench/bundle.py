@@ -32,9 +32,13 @@ README = """edgeexport bench bundle ({cards}), made {created}
 
 Needs Python >= 3.10, numpy and one runtime:
     python3 -m venv ~/edgeexport-venv && . ~/edgeexport-venv/bin/activate
-    pip install numpy onnxruntime ai-edge-litert        # psutil and rich are optional; pillow for predict
+    pip install numpy onnxruntime ai-edge-litert ncnn   # psutil and rich are optional; pillow for predict
     python -m edgeexport.bench --runtime onnxruntime --threads 4
     python -m edgeexport.bench --runtime litert --threads 4
+    python -m edgeexport.bench --runtime ncnn --threads 4
+ExecuTorch's Python runtime needs torch (the .pte files run without it only in a native app):
+    pip install torch==2.13.0 ruamel.yaml flatbuffers tabulate && pip install --no-deps executorch==1.4.1
+    python -m edgeexport.bench --runtime executorch --threads 4
 Results land in benchmarks/results/<timestamp>-<runtime>.json. See docs/bench.md in the repository.
 """
 

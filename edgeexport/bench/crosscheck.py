@@ -6,7 +6,7 @@ Results come in the shape ``python -m edgeexport.bench parity`` writes (one dict
 
 - against PyTorch (reference.npz): every manifest tolerance that x86 met, the other CPU meets too;
 - against x86's outputs of the same file: the artifact's own manifest tolerances (what it may differ from
-  PyTorch, it may differ from x86); fp32/fp16 additionally within ``VS_X86`` (per metric the stricter).
+  PyTorch, it may differ from x86); fp32 additionally within ``VS_X86`` (per metric the stricter).
   Bit-identity and max |diff| are reported beside the verdict, never required.
 
 numpy only, like the rest of the harness: no torch, no subprocess.
@@ -25,19 +25,21 @@ from edgeexport.parity import ParityReport, judge, metrics
 
 X86 = "x86"
 RAN = ("ok", "parity miss")  # statuses of a run that produced outputs
-# Float artifacts against x86, same file: the export tolerance, whatever looser one a manifest records.
+# fp32 artifacts against x86, same file: the export tolerance, whatever looser one a manifest records.
 # int8 has none of its own: two CPUs' integer kernels may round requantization differently (LiteRT
 # XNNPACK ARM vs x86: ~2e-3 in cosine); what must hold is the artifact's tolerance against PyTorch.
+# Nor has fp16: a CPU with fp16 arithmetic (ARMv8.2+) computes an fp16 artifact in fp16 where x86 and
+# ARMv8.0 compute it in fp32 (ncnn_fp16, mobilenetv3_small: neoverse-n1 vs x86 max |diff| 4.4e-3, cosine
+# 0.99996; cortex-a57 vs x86 4.2e-7): that is the artifact doing what it is for.
 VS_X86 = {
     "fp32": {"max_abs": 1e-4, "cosine": 0.99999},
-    "fp16": {"max_abs": 1e-4, "cosine": 0.99999},
 }
 UPPER_BOUNDS = ("max_abs", "mean_abs")  # as edgeexport.parity.judge: everything else is a lower bound
 
 
 def limits_vs_x86(kind: str, artifact_limits: dict[str, float]) -> dict[str, float]:
     """The tolerance of another CPU's outputs against x86's: the artifact's own manifest limits, and for
-    fp32/fp16 the ``VS_X86`` limits too (a metric in both takes the stricter limit)."""
+    fp32 the ``VS_X86`` limits too (a metric in both takes the stricter limit)."""
     limits = dict(artifact_limits)
     for metric, fixed in VS_X86.get(kind, {}).items():
         own = limits.get(metric, fixed)

@@ -32,10 +32,17 @@ from edgeexport.bench.targets import Target
 from edgeexport.errors import UsageError
 
 MIN_PYTHON = (3, 10)
-# What the board must have installed for each runtime (any one of the names), and what to install.
+# What the board must have installed for each runtime (any one of the names), and what to install
+# ("{py} -m pip install" + this; {py} is the board's python). executorch without its dependency list, which
+# would pull test-only packages, after the torch it was built against.
 PACKAGES = {
     "onnxruntime": (("onnxruntime", "onnxruntime-gpu"), "onnxruntime"),
     "litert": (("ai-edge-litert", "tflite-runtime"), "ai-edge-litert"),
+    "ncnn": (("ncnn",), "ncnn"),
+    "executorch": (
+        ("executorch",),
+        "torch==2.13.0 ruamel.yaml flatbuffers tabulate && {py} -m pip install --no-deps executorch==1.4.1",
+    ),
     "torch": (("torch",), "torch"),
     "coreml": (("coremltools",), "coremltools"),
 }
@@ -137,13 +144,14 @@ def check(board: Board, requested: str) -> tuple[list[str], list[str]]:
         if requested == "coreml" and facts["system"] != "Darwin":
             raise NothingToDo(f"coreml: unavailable on {url}: Core ML prediction needs macOS", 0)
         if not installed(facts, requested):
-            pip = PACKAGES[requested][1]
+            pip = PACKAGES[requested][1].format(py=py)
             raise DeviceUsageError(
                 f"{url}: the board has no {requested} runtime; on the board run: {py} -m pip install {pip}"
             )
         return [requested], []
     chosen, notes = [], []
-    for runtime, (_, pip) in PACKAGES.items():
+    for runtime, (_, install) in PACKAGES.items():
+        pip = install.format(py=py)
         if runtime == "coreml" and facts["system"] != "Darwin":
             notes.append(f"coreml: unavailable on {url}: Core ML prediction needs macOS")
         elif installed(facts, runtime):

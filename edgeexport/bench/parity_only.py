@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from edgeexport.bench import environment, harness, report, runner
-from edgeexport.bench.targets import Target
+from edgeexport.bench.targets import Target, adapter_options
 from edgeexport.defaults import artifacts_root
 from edgeexport.errors import EdgeExportError, UsageError
 
@@ -94,6 +94,8 @@ def run_target(
 
     from edgeexport import runtimes
     from edgeexport.artifact import sha256_path
+
+    options = adapter_options(target, options)
 
     verified = sha256_path(Path(target.path)) == target.sha256 if target.sha256 else None
     raw: dict[str, Any] = {"status": "error"}

@@ -138,7 +138,8 @@ def predict(args: argparse.Namespace) -> list[dict[str, Any]]:
     if sha256_path(path) != entry["sha256"]:
         raise EdgeExportError(f"{path}: its sha256 differs from the manifest; re-export {manifest['card']}")
     files = image_files(args.images)
-    session = runtimes.load(runtime, str(path), args.threads)
+    own = (entry.get("config") or {}).get("runtime_options") or {}  # as export judged it
+    session = runtimes.load(runtime, str(path), args.threads, **own)
     classes = reference.get("classes")
     results = []
     for file in files:

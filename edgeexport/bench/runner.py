@@ -15,7 +15,14 @@ from typing import Any
 
 import edgeexport
 from edgeexport.bench import EMULATED_ENV, SCHEMA, environment, harness
-from edgeexport.bench.targets import Target, filter_artifacts, read_manifest, select_cards, targets
+from edgeexport.bench.targets import (
+    Target,
+    adapter_options,
+    filter_artifacts,
+    read_manifest,
+    select_cards,
+    targets,
+)
 from edgeexport.errors import EdgeExportError, UnknownNameError
 from edgeexport.registry import suggest
 from edgeexport.runtimes import RUNTIMES, adapter
@@ -178,7 +185,8 @@ def execute(the_plan: Plan, settings: dict[str, Any], options: dict[str, dict[st
         for target in the_plan.targets:
             describe(f"{target.card}/{target.artifact} ({target.runtime})")
             verified = _verify(target)
-            child = dict(settings, options=options[target.runtime])
+            own = adapter_options(target, options[target.runtime])
+            child = dict(settings, options=own)
             if verified is False:
                 raw = {
                     "status": "sha256 mismatch",
@@ -186,7 +194,7 @@ def execute(the_plan: Plan, settings: dict[str, Any], options: dict[str, dict[st
                 }
             else:
                 raw = harness.run_target(target, child, timeout_s=settings["timeout_s"])
-            results.append(record(target, options[target.runtime], raw, verified))
+            results.append(record(target, own, raw, verified))
             advance()
     return results
 

@@ -37,6 +37,9 @@ class Target:
     sha256: str | None = None
     nhwc: bool = False
     classification: bool = True
+    # How export ran the artifact when it judged it (the manifest entry's config.runtime_options, e.g.
+    # ncnn's fp16 storage): the bench runs it the same way, over the runtime's own options
+    runtime_options: dict[str, Any] = field(default_factory=dict)
     # A model file given on the command line (no manifest): its inputs, reference and shapes (bench/files.py)
     file_options: dict[str, Any] | None = None
 
@@ -122,9 +125,15 @@ def targets(runtime: str, folder: Path, manifest: dict[str, Any]) -> tuple[list[
                 sha256=entry["sha256"],
                 nhwc=bool((entry.get("config") or {}).get("nhwc")),
                 classification=classification,
+                runtime_options=dict((entry.get("config") or {}).get("runtime_options") or {}),
             )
         )
     return found, skipped
+
+
+def adapter_options(target: Target, options: dict[str, Any]) -> dict[str, Any]:
+    """The runtime's options with the artifact's own (from its manifest entry) taking precedence."""
+    return {**options, **target.runtime_options}
 
 
 def filter_artifacts(found: list[Target], wanted: list[str] | None, known: list[str]) -> list[Target]:

@@ -19,7 +19,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_model_argument(p, required=False)
     p.add_argument("--all", action="store_true", help="export every card: yours and the built-in")
     p.add_argument("--json", action="store_true", help="print the manifests' artifacts as JSON, not a table")
-    p.add_argument("--formats", default=",".join(FORMATS), help="comma list: onnx,tflite,coreml,pt2")
+    p.add_argument("--formats", default=",".join(FORMATS), help="comma list: " + ",".join(FORMATS))
     p.add_argument("--precisions", default=",".join(PRECISIONS), help="comma list: fp32,fp16,int8")
     p.add_argument("--calibration", default="MinMax", help=f"static int8 calibration: {', '.join(METHODS)}")
     p.add_argument("--calibration-count", type=int, default=None, help="calibration images (default: all)")

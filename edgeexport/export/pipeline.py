@@ -125,7 +125,8 @@ def check_parity(run: ExportRun, art: Artifact) -> None:
     if reason:
         art.status, art.reason = "not runnable here", reason
         return
-    session = runtimes.load(runtime, str(run.folder / art.file), ctx.options.threads)  # type: ignore[arg-type]
+    own = art.config.get("runtime_options") or {}  # how this artifact is meant to run (ncnn's precision)
+    session = runtimes.load(runtime, str(run.folder / art.file), ctx.options.threads, **own)  # type: ignore[arg-type]
     outputs = []
     for i in range(ref.inputs.shape[0]):
         out = session.run([ref.inputs[i : i + 1]])

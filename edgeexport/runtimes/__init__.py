@@ -1,7 +1,8 @@
 """Runtime adapters, one file each, one shape: ``load(path, threads) -> session``; ``session.run(inputs)``.
 
-Device-side code: adapters import numpy and their own runtime only (never torch, except ``torch``, which
-runs a ``.pt2`` file and never the zoo).
+Device-side code: adapters import numpy and their own runtime only. Two runtimes need torch itself and say so
+(``needs_torch``): ``torch``, which runs a ``.pt2`` file, and ``executorch``, whose Python runtime links
+libtorch. Neither ever imports the zoo.
 An adapter whose package is missing reports why via ``unavailable()``; nothing is installed at run time.
 """
 
@@ -30,6 +31,7 @@ class RuntimeInfo:
     name: str
     module: str  # edgeexport.runtimes.<module>
     formats: tuple[str, ...]  # artifact formats it runs
+    needs_torch: bool = False  # its runtime package imports torch (a board must install it)
 
 
 RUNTIMES: Registry[RuntimeInfo] = Registry("runtime")
@@ -37,7 +39,9 @@ for _info in (
     RuntimeInfo("onnxruntime", "onnxruntime", ("onnx",)),
     RuntimeInfo("litert", "litert", ("tflite",)),
     RuntimeInfo("coreml", "coreml", ("mlpackage",)),
-    RuntimeInfo("torch", "torch_eager", ("pt2",)),
+    RuntimeInfo("torch", "torch_eager", ("pt2",), needs_torch=True),
+    RuntimeInfo("executorch", "executorch", ("pte",), needs_torch=True),
+    RuntimeInfo("ncnn", "ncnn", ("ncnn",)),
 ):
     RUNTIMES.add(_info.name, _info)
 

@@ -25,6 +25,8 @@ STAGE_MODULES = (
     "tflite_quantize",
     "torch_to_coreml",
     "torch_to_pt2",
+    "torch_to_executorch",
+    "torch_to_ncnn",
 )
 
 

@@ -1,0 +1,141 @@
+"""ExecuTorch: runs a ``.pte`` program (XNNPACK delegate, portable kernels) through ``executorch.runtime``.
+
+The one device-side adapter whose runtime needs torch: ExecuTorch's Python runtime (``portable_lib``) imports
+torch and links libtorch, and takes and returns torch tensors. The torch-free ``executorch-numpy-runtime``
+needs Python >= 3.12 (this project supports 3.11). It never needs the zoo, the cards or the data.
+
+Threads: the XNNPACK delegate runs on ExecuTorch's one process-wide threadpool, sized here
+(``_unsafe_reset_threadpool``, the pybindings' only handle on it) and read back for the record. A program
+whose operators this runtime lacks fails at load ("OperatorMissing"): that error is raised here, with the
+file's name, so export's parity gate fails the artifact instead of shipping it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import warnings
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+# ExecuTorch's ScalarType codes (runtime/core/portable_type/scalar_type.h) for what a vision model takes
+SCALAR_TYPES = {0: "uint8", 1: "int8", 2: "int16", 3: "int32", 4: "int64", 5: "float16", 6: "float32",
+                7: "float64", 11: "bool"}  # fmt: skip
+
+
+# ExecuTorch's runtime error codes (runtime/core/error.h) that loading a program can end with
+ERRORS = {
+    0x10: "NotImplemented", 0x11: "NotSupported", 0x12: "InvalidArgument", 0x13: "InvalidType",
+    0x14: "OperatorMissing: the program calls an operator this runtime has no kernel for (its log names it)",
+    0x20: "NotFound", 0x21: "MemoryAllocationFailed", 0x22: "AccessFailed", 0x23: "InvalidProgram",
+    0x30: "DelegateInvalidCompatibility: a delegate (XNNPACK) this runtime lacks, or of another version",
+}  # fmt: skip
+
+
+def explain(error: Exception) -> str:
+    """ExecuTorch's message with its error code named ("error: 0x:14" -> OperatorMissing ...)."""
+    import re
+
+    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    found = re.search(r"error: 0x:?([0-9a-fA-F]+)", text)
+    name = ERRORS.get(int(found.group(1), 16)) if found else None
+    return f"{text} ({name})" if name else text
+
+
+class ProgramLoadError(Exception):
+    """A .pte file this runtime cannot load (not a program, or operators/backends it lacks)."""
+
+
+@contextlib.contextmanager
+def quiet_import() -> Iterator[None]:
+    """Importing ExecuTorch warns "experimental API", and torchao (imported by it) logs that its CUDA
+    kernels do not load on a CPU-only machine: noise on every bench run, silenced for the import only."""
+    noisy = [logging.getLogger(n) for n in ("torchao", "torch.utils._pytree")]
+    levels = [log.level for log in noisy]
+    for log in noisy:
+        log.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        for log, level in zip(noisy, levels, strict=True):
+            log.setLevel(level)
+
+
+def unavailable() -> str | None:
+    try:
+        with quiet_import():
+            import executorch.runtime  # noqa: F401
+    except ImportError as error:
+        return (
+            f"executorch is not installed ({error}); pip install torch==2.13.0, then "
+            "pip install --no-deps executorch==1.4.1 ruamel.yaml pandas"
+        )
+    return None
+
+
+def version() -> str:
+    from importlib.metadata import version as dist_version
+
+    return dist_version("executorch")
+
+
+def _runtime() -> Any:
+    with quiet_import():
+        from executorch.runtime import Runtime, Verification
+
+    return Runtime.get(), Verification
+
+
+def check_header(path: str) -> None:
+    """A .pte starts with a flatbuffer whose identifier is "ET" and two digits (bytes 4-8). ExecuTorch 1.4
+    aborts the whole process on some files that are not programs (its error log holds the file's bytes and
+    is decoded as UTF-8), so anything else is refused before ExecuTorch sees it."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(8)
+    except OSError as error:
+        raise ProgramLoadError(f"{path}: cannot read it ({error.strerror})") from None
+    if len(head) < 8 or head[4:6] != b"ET" or not head[6:8].isdigit():
+        raise ProgramLoadError(f"{path}: not an ExecuTorch program (no ET.. identifier in its header)")
+
+
+class ExecuTorchSession:
+    def __init__(self, path: str, threads: int) -> None:
+        import torch
+        from executorch.extension.pybindings import portable_lib
+
+        check_header(path)
+        runtime, verification = _runtime()
+        portable_lib._unsafe_reset_threadpool(threads)
+        self.threads = int(portable_lib._threadpool_get_thread_count())
+        try:
+            program = runtime.load_program(path, verification=verification.InternalConsistency)
+            self._method = program.load_method("forward")
+        except (RuntimeError, ValueError) as error:
+            raise ProgramLoadError(f"{path}: ExecuTorch cannot load it: {explain(error)}") from None
+        self._program = program  # the method needs its program alive
+        self._torch = torch
+        meta = self._method.metadata
+        self._inputs = [meta.input_tensor_meta(i) for i in range(meta.num_inputs())]
+        self.input_names = [f"input_{i}" for i in range(len(self._inputs))]
+
+    def run(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
+        tensors = [self._torch.from_numpy(np.ascontiguousarray(x)) for x in inputs]
+        outputs = self._method.execute(tensors)
+        return [o.detach().numpy().copy() if hasattr(o, "detach") else np.asarray(o) for o in outputs]
+
+    def describe(self) -> list[dict[str, Any]]:
+        """Each input: name, shape, dtype (a .pte's inputs carry no quantization: float in, float out)."""
+        return [
+            {"name": name, "shape": list(info.sizes()),
+             "dtype": SCALAR_TYPES.get(info.dtype(), str(info.dtype())), "quantization": None}
+            for name, info in zip(self.input_names, self._inputs, strict=True)
+        ]  # fmt: skip
+
+
+def load(path: str, threads: int, **options: Any) -> ExecuTorchSession:
+    return ExecuTorchSession(path, threads)
