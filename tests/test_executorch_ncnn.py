@@ -69,11 +69,13 @@ def test_executorch_refuses_a_file_that_is_not_a_program(tmp_path: Path, content
         et_runtime.load(str(path), 1)
 
 
+@pytest.mark.slow
 def test_executorch_names_the_missing_operator_error(unloadable_pte: Path) -> None:
     with pytest.raises(et_runtime.ProgramLoadError, match=r"0x:?14 \(OperatorMissing"):
         et_runtime.load(str(unloadable_pte), 1)
 
 
+@pytest.mark.slow
 def test_a_program_that_cannot_load_fails_export(
     unloadable_pte: Path, tmp_path: Path, write_tiny_card: Callable, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -92,9 +94,10 @@ def test_a_program_that_cannot_load_fails_export(
     assert "OperatorMissing" in (art.reason or ""), art.reason
 
 
+@pytest.mark.slow
 def test_the_delegation_report_is_recorded() -> None:
     """From the parity matrix's export of the default card (shared, cached): what XNNPACK took and left."""
-    from tests.test_parity_matrix import exported
+    from test_parity_matrix import exported
 
     _, manifest = exported("mobilenetv3_small")
     arts = {a["id"]: a for a in manifest["artifacts"]}
@@ -136,6 +139,7 @@ def bench(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[st
     )
 
 
+@pytest.mark.slow
 def test_an_ncnn_artifact_is_one_folder_holding_the_pair(ncnn_root: Path) -> None:
     folder = ncnn_root / "tinyncnn"
     arts = entries(folder)
@@ -153,6 +157,7 @@ def test_an_ncnn_artifact_is_one_folder_holding_the_pair(ncnn_root: Path) -> Non
     assert 0.45 < fp16.stat().st_size / fp32.stat().st_size < 0.55  # fp16 weights: half the bytes
 
 
+@pytest.mark.slow
 def test_a_change_to_either_file_is_a_sha256_mismatch(ncnn_root: Path, tmp_path: Path) -> None:
     import shutil
 
@@ -169,6 +174,7 @@ def test_a_change_to_either_file_is_a_sha256_mismatch(ncnn_root: Path, tmp_path:
         assert "sha256 mismatch" in out.stdout, out.stdout
 
 
+@pytest.mark.slow
 def test_reexport_reuses_the_pair_and_rewrites_it_when_half_is_gone(
     ncnn_card: cards.ModelCard, ncnn_root: Path, tmp_path: Path
 ) -> None:
@@ -189,6 +195,7 @@ def test_reexport_reuses_the_pair_and_rewrites_it_when_half_is_gone(
     assert entry["status"] == "ok" and entry["sha256"] == sha256_path(folder / entry["file"])
 
 
+@pytest.mark.slow
 def test_the_bundle_carries_both_files_and_the_board_runs_them(ncnn_root: Path, tmp_path: Path) -> None:
     out = bench(
         "bundle", "--model", "tinyncnn", "--artifacts", str(ncnn_root), "--out", str(tmp_path / "b.tar.gz")
@@ -211,6 +218,7 @@ def test_the_bundle_carries_both_files_and_the_board_runs_them(ncnn_root: Path, 
     assert results["ncnn_fp32"]["options"]["fp16"] is False
 
 
+@pytest.mark.slow
 def test_precision_options_are_set_and_readable(ncnn_root: Path) -> None:
     folder = ncnn_root / "tinyncnn"
     path = str(folder / entries(folder)["ncnn_fp32"]["file"])
@@ -220,6 +228,7 @@ def test_precision_options_are_set_and_readable(ncnn_root: Path) -> None:
     assert default.settings["use_fp16_storage"]  # type: ignore[attr-defined]
 
 
+@pytest.mark.slow
 def test_ncnn_reads_arrays_that_stay_alive(ncnn_root: Path) -> None:
     """ncnn.Mat wraps memory without copying: inputs made on the fly (non-contiguous views, float64 that
     must be converted) still give PyTorch's outputs, twice in a row."""

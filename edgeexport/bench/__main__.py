@@ -47,7 +47,8 @@ def run_parser() -> argparse.ArgumentParser:
         description="Measure exported artifacts: latency, memory, load time, parity. "
         "Other commands: compare A.json B.json | bundle --model CARD | unpack FILE.",
     )
-    p.add_argument("--runtime", default="all", help="onnxruntime, litert, torch, coreml or all (default)")
+    runtime_help = "onnxruntime, litert, executorch, ncnn, torch, coreml or all (default)"
+    p.add_argument("--runtime", default="all", help=runtime_help)
     p.add_argument("--threads", type=int, default=default_threads(), help=THREADS_HELP)
     p.add_argument("--model", action="append", help="only this exported card (repeatable)")
     p.add_argument("--artifact", action="append", help="only this artifact id, e.g. onnx_fp32 (repeatable)")

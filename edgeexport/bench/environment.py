@@ -61,6 +61,8 @@ PACKAGES = (
     "ai-edge-litert",
     "tflite-runtime",
     "coremltools",
+    "executorch",
+    "ncnn",
     "torch",
     "psutil",
     "rich",
