@@ -39,14 +39,17 @@ class NothingToDo(EdgeExportError):
 
 
 def unavailable(name: str) -> str | None:
-    """Why ``name`` cannot run here. The parent never imports torch: for it, finding the package is enough
-    (the child imports it, and reports if that fails)."""
-    if name == "torch":
-        try:
-            found = importlib.util.find_spec("torch") is not None
-        except (ImportError, ValueError):
-            found = False
-        return None if found else "torch is not installed (the eager reference needs it)"
+    """Why ``name`` cannot run here. The parent never imports torch: for the runtimes that need it (torch,
+    executorch), finding the packages is enough (the child imports them, and reports if that fails)."""
+    if RUNTIMES.get(name).needs_torch:
+        for package in dict.fromkeys(("torch", name)):
+            try:
+                found = importlib.util.find_spec(package) is not None
+            except (ImportError, ValueError):
+                found = False
+            if not found:
+                return f"{package} is not installed (the {name} runtime needs it)"
+        return None
     reason: str | None = adapter(name).unavailable()
     return reason
 
