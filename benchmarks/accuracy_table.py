@@ -15,7 +15,8 @@ import json
 from pathlib import Path
 
 COLUMNS = ("onnx_fp32_sim", "tflite_fp32", "onnx_dynamic_w8", "onnx_int8", "tflite_dynrange_w8",
-           "tflite_int8", "tflite_int8_aeq")  # fmt: skip
+           "tflite_int8", "tflite_int8_aeq", "executorch_fp32", "executorch_int8", "ncnn_fp32",
+           "ncnn_fp16")  # fmt: skip
 REPO = Path(__file__).resolve().parent.parent
 
 
