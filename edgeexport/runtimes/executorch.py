@@ -7,12 +7,14 @@ needs Python >= 3.12 (this project supports 3.11). It never needs the zoo, the c
 Threads: the XNNPACK delegate runs on ExecuTorch's one process-wide threadpool, sized here
 (``_unsafe_reset_threadpool``, the pybindings' only handle on it) and read back for the record. A program
 whose operators this runtime lacks fails at load ("OperatorMissing"): that error is raised here, with the
-file's name, so export's parity gate fails the artifact instead of shipping it.
+file's name and the missing operator's (from ExecuTorch's log, which is otherwise kept off the terminal),
+so export's parity gate fails the artifact instead of shipping it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
 import warnings
 from collections.abc import Iterator
@@ -28,7 +30,7 @@ SCALAR_TYPES = {0: "uint8", 1: "int8", 2: "int16", 3: "int32", 4: "int64", 5: "f
 # ExecuTorch's runtime error codes (runtime/core/error.h) that loading a program can end with
 ERRORS = {
     0x10: "NotImplemented", 0x11: "NotSupported", 0x12: "InvalidArgument", 0x13: "InvalidType",
-    0x14: "OperatorMissing: the program calls an operator this runtime has no kernel for (its log names it)",
+    0x14: "OperatorMissing: the program calls an operator this runtime has no kernel for",
     0x20: "NotFound", 0x21: "MemoryAllocationFailed", 0x22: "AccessFailed", 0x23: "InvalidProgram",
     0x30: "DelegateInvalidCompatibility: a delegate (XNNPACK) this runtime lacks, or of another version",
 }  # fmt: skip
@@ -106,17 +108,25 @@ def check_header(path: str) -> None:
 class ExecuTorchSession:
     def __init__(self, path: str, threads: int) -> None:
         import torch
-        from executorch.extension.pybindings import portable_lib
 
         check_header(path)
         runtime, verification = _runtime()
-        portable_lib._unsafe_reset_threadpool(threads)
-        self.threads = int(portable_lib._threadpool_get_thread_count())
+        with quiet_import():
+            from executorch.extension.pybindings import portable_lib
+        # ExecuTorch logs through Python's sys.stderr (CPU probing on every load): kept, not printed, and
+        # what it says about a failure (the missing operator's name) goes into the error
+        log = io.StringIO()
         try:
-            program = runtime.load_program(path, verification=verification.InternalConsistency)
-            self._method = program.load_method("forward")
+            with contextlib.redirect_stderr(log):
+                portable_lib._unsafe_reset_threadpool(threads)
+                self.threads = int(portable_lib._threadpool_get_thread_count())
+                program = runtime.load_program(path, verification=verification.InternalConsistency)
+                self._method = program.load_method("forward")
         except (RuntimeError, ValueError) as error:
-            raise ProgramLoadError(f"{path}: ExecuTorch cannot load it: {explain(error)}") from None
+            lines = log.getvalue().splitlines()
+            said = [line.split("] ", 1)[-1] for line in lines if "Missing operator" in line]
+            detail = f" [{'; '.join(said)}]" if said else ""
+            raise ProgramLoadError(f"{path}: ExecuTorch cannot load it: {explain(error)}{detail}") from None
         self._program = program  # the method needs its program alive
         self._torch = torch
         meta = self._method.metadata
