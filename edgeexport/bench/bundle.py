@@ -26,6 +26,7 @@ from pathlib import Path, PurePosixPath
 from edgeexport.bench import DEVICE_SIDE, PACKAGE_PARENT
 from edgeexport.bench.targets import read_manifest, select_cards
 from edgeexport.errors import EdgeExportError, UsageError
+from edgeexport.runtimes import executorch
 
 LISTING = "BUNDLE.json"  # every file of the bundle with its sha256, checked by unpack
 README = """edgeexport bench bundle ({cards}), made {created}
@@ -37,7 +38,7 @@ Needs Python >= 3.10, numpy and one runtime:
     python -m edgeexport.bench --runtime litert --threads 4
     python -m edgeexport.bench --runtime ncnn --threads 4
 ExecuTorch's Python runtime needs torch (the .pte files run without it only in a native app):
-    pip install torch==2.13.0 ruamel.yaml flatbuffers tabulate && pip install --no-deps executorch==1.4.1
+    {executorch_install}
     python -m edgeexport.bench --runtime executorch --threads 4
 Results land in benchmarks/results/<timestamp>-<runtime>.json. See docs/bench.md in the repository.
 """
@@ -99,7 +100,11 @@ def bundle(
                     files[f"{dest}/{entry['file']}/{inner.relative_to(path).as_posix()}"] = inner
             else:
                 files[f"{dest}/{entry['file']}"] = path
-    readme = README.format(cards=", ".join(chosen), created=time.strftime("%Y-%m-%d %H:%M")).encode()
+    readme = README.format(
+        cards=", ".join(chosen),
+        created=time.strftime("%Y-%m-%d %H:%M"),
+        executorch_install=executorch.install_command(),
+    ).encode()
     sums = {rel: sha256_path(path) for rel, path in files.items()}
     sums["BUNDLE.txt"] = hashlib.sha256(readme).hexdigest()
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -30,18 +30,18 @@ from edgeexport.bench.runner import NothingToDo, Plan
 from edgeexport.bench.ssh import Address, Connection, DeviceError, DeviceUsageError, quote
 from edgeexport.bench.targets import Target
 from edgeexport.errors import UsageError
+from edgeexport.runtimes import executorch
 
 MIN_PYTHON = (3, 10)
 # What the board must have installed for each runtime (any one of the names), and what to install
-# ("{py} -m pip install" + this; {py} is the board's python). executorch without its dependency list, which
-# would pull test-only packages, after the torch it was built against.
+# ("{py} -m pip install" + this; {py} is the board's python).
 PACKAGES = {
     "onnxruntime": (("onnxruntime", "onnxruntime-gpu"), "onnxruntime"),
     "litert": (("ai-edge-litert", "tflite-runtime"), "ai-edge-litert"),
     "ncnn": (("ncnn",), "ncnn"),
     "executorch": (
         ("executorch",),
-        "torch==2.13.0 ruamel.yaml flatbuffers tabulate && {py} -m pip install --no-deps executorch==1.4.1",
+        f"{executorch.BOARD_NEEDS} && {{py}} -m pip install --no-deps {executorch.PIN}",
     ),
     "torch": (("torch",), "torch"),
     "coreml": (("coremltools",), "coremltools"),

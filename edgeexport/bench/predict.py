@@ -138,8 +138,9 @@ def predict(args: argparse.Namespace) -> list[dict[str, Any]]:
     if sha256_path(path) != entry["sha256"]:
         raise EdgeExportError(f"{path}: its sha256 differs from the manifest; re-export {manifest['card']}")
     files = image_files(args.images)
-    own = (entry.get("config") or {}).get("runtime_options") or {}  # as export judged it
-    session = runtimes.load(runtime, str(path), args.threads, **own)
+    session = runtimes.load(
+        runtime, str(path), args.threads, **runtimes.artifact_options(entry.get("config"))
+    )
     classes = reference.get("classes")
     results = []
     for file in files:

@@ -42,7 +42,7 @@ def unavailable(name: str) -> str | None:
     """Why ``name`` cannot run here. The parent never imports torch: for the runtimes that need it (torch,
     executorch), finding the packages is enough (the child imports them, and reports if that fails)."""
     if RUNTIMES.get(name).needs_torch:
-        for package in dict.fromkeys(("torch", name)):
+        for package in ("torch",) if name == "torch" else ("torch", name):
             try:
                 found = importlib.util.find_spec(package) is not None
             except (ImportError, ValueError):

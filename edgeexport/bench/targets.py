@@ -17,7 +17,7 @@ from typing import Any
 from edgeexport.artifact import MANIFEST_VERSION, Precision
 from edgeexport.errors import EdgeExportError, UnknownNameError
 from edgeexport.registry import suggest
-from edgeexport.runtimes import RUNTIMES
+from edgeexport.runtimes import RUNTIMES, artifact_options
 
 
 @dataclass(frozen=True)
@@ -125,7 +125,7 @@ def targets(runtime: str, folder: Path, manifest: dict[str, Any]) -> tuple[list[
                 sha256=entry["sha256"],
                 nhwc=bool((entry.get("config") or {}).get("nhwc")),
                 classification=classification,
-                runtime_options=dict((entry.get("config") or {}).get("runtime_options") or {}),
+                runtime_options=artifact_options(entry.get("config")),
             )
         )
     return found, skipped

@@ -125,7 +125,7 @@ def check_parity(run: ExportRun, art: Artifact) -> None:
     if reason:
         art.status, art.reason = "not runnable here", reason
         return
-    own = art.config.get("runtime_options") or {}  # how this artifact is meant to run (ncnn's precision)
+    own = runtimes.artifact_options(art.config)
     session = runtimes.load(runtime, str(run.folder / art.file), ctx.options.threads, **own)  # type: ignore[arg-type]
     outputs = []
     for i in range(ref.inputs.shape[0]):

@@ -62,6 +62,12 @@ def load(name: str, path: str, threads: int, **options: Any) -> Session:
     return adapter(name).load(path, threads, **options)  # type: ignore[no-any-return]
 
 
+def artifact_options(config: dict[str, Any] | None) -> dict[str, Any]:
+    """The adapter options an artifact was judged with at export (its manifest ``config.runtime_options``,
+    e.g. ncnn's ``fp16``): every later run of it (bench, parity, predict) loads it the same way."""
+    return dict((config or {}).get("runtime_options") or {})
+
+
 def runtime_for(fmt: str) -> str | None:
     for name in RUNTIMES.names():
         if fmt in RUNTIMES.get(name).formats:

@@ -1,8 +1,9 @@
 """ExecuTorch: runs a ``.pte`` program (XNNPACK delegate, portable kernels) through ``executorch.runtime``.
 
-The one device-side adapter whose runtime needs torch: ExecuTorch's Python runtime (``portable_lib``) imports
-torch and links libtorch, and takes and returns torch tensors. The torch-free ``executorch-numpy-runtime``
-needs Python >= 3.12 (this project supports 3.11). It never needs the zoo, the cards or the data.
+With the ``torch`` runtime, one of the two device-side adapters that need torch: ExecuTorch's Python
+runtime (``portable_lib``) imports torch and links libtorch, and takes and returns torch tensors. The
+torch-free ``executorch-numpy-runtime`` needs Python >= 3.12 (this project supports 3.11). It never needs
+the zoo, the cards or the data.
 
 Threads: the XNNPACK delegate runs on ExecuTorch's one process-wide threadpool, sized here
 (``_unsafe_reset_threadpool``, the pybindings' only handle on it) and read back for the record. A program
@@ -16,11 +17,22 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import re
 import warnings
 from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
+
+# What a board installs to run .pte files from Python (found in a clean venv): the torch ExecuTorch 1.4.1 was
+# built against, what its runtime imports, then ExecuTorch without its list (which pulls test-only packages)
+BOARD_NEEDS = "torch==2.13.0 ruamel.yaml flatbuffers tabulate"
+PIN = "executorch==1.4.1"
+
+
+def install_command(pip: str = "pip") -> str:
+    return f"{pip} install {BOARD_NEEDS} && {pip} install --no-deps {PIN}"
+
 
 # ExecuTorch's ScalarType codes (runtime/core/portable_type/scalar_type.h) for what a vision model takes
 SCALAR_TYPES = {0: "uint8", 1: "int8", 2: "int16", 3: "int32", 4: "int64", 5: "float16", 6: "float32",
@@ -38,8 +50,6 @@ ERRORS = {
 
 def explain(error: Exception) -> str:
     """ExecuTorch's message with its error code named ("error: 0x:14" -> OperatorMissing ...)."""
-    import re
-
     text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
     found = re.search(r"error: 0x:?([0-9a-fA-F]+)", text)
     name = ERRORS.get(int(found.group(1), 16)) if found else None
@@ -72,10 +82,7 @@ def unavailable() -> str | None:
         with quiet_import():
             import executorch.runtime  # noqa: F401
     except ImportError as error:
-        return (
-            f"executorch is not installed ({error}); pip install torch==2.13.0, then "
-            "pip install --no-deps executorch==1.4.1 ruamel.yaml pandas"
-        )
+        return f"executorch is not installed ({error}); {install_command()}"
     return None
 
 
@@ -85,11 +92,13 @@ def version() -> str:
     return dist_version("executorch")
 
 
-def _runtime() -> Any:
+def _runtime() -> tuple[Any, Any, Any]:
+    """(the Runtime, its Verification levels, the pybindings module that holds the threadpool)."""
     with quiet_import():
+        from executorch.extension.pybindings import portable_lib
         from executorch.runtime import Runtime, Verification
 
-    return Runtime.get(), Verification
+    return Runtime.get(), Verification, portable_lib
 
 
 def check_header(path: str) -> None:
@@ -110,9 +119,7 @@ class ExecuTorchSession:
         import torch
 
         check_header(path)
-        runtime, verification = _runtime()
-        with quiet_import():
-            from executorch.extension.pybindings import portable_lib
+        runtime, verification, portable_lib = _runtime()
         # ExecuTorch logs through Python's sys.stderr (CPU probing on every load): kept, not printed, and
         # what it says about a failure (the missing operator's name) goes into the error
         log = io.StringIO()

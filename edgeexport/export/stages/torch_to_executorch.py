@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from edgeexport.artifact import Precision
 from edgeexport.export.stages import Variant, versions
+from edgeexport.quant import pt2e
 from edgeexport.runtimes.executorch import quiet_import
 
 if TYPE_CHECKING:
@@ -77,19 +78,13 @@ def run(ctx: StageContext, variant: Variant, parent: Path | None, out: Path) -> 
 
 
 def _quantized(ctx: StageContext) -> Any:
-    import torch
     from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (
         XNNPACKQuantizer,
         get_symmetric_quantization_config,
     )
-    from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
 
     quantizer = XNNPACKQuantizer().set_global(get_symmetric_quantization_config(is_per_channel=True))
-    prepared = prepare_pt2e(torch.export.export(ctx.model, (ctx.example,)).module(), quantizer)
-    with torch.no_grad():
-        for i in range(ctx.calibration.shape[0]):
-            prepared(torch.from_numpy(ctx.calibration[i : i + 1].copy()))
-    return convert_pt2e(prepared)
+    return pt2e.quantize(ctx.model, ctx.example, quantizer, pt2e.calibration_batches(ctx.calibration))
 
 
 def delegation(graph_module: Any) -> dict[str, Any]:

@@ -18,6 +18,7 @@ import numpy as np
 
 from edgeexport.artifact import Precision
 from edgeexport.export.stages import Variant, versions
+from edgeexport.quant import pt2e
 from edgeexport.runtimes.litert import io_dtypes, op_histogram
 
 if TYPE_CHECKING:
@@ -92,26 +93,13 @@ def run(ctx: StageContext, variant: Variant, parent: Path | None, out: Path) -> 
     return details
 
 
-def _calibration_batches(ctx: StageContext, nhwc: bool) -> list[Any]:
-    import torch
-
-    batches = [torch.from_numpy(ctx.calibration[i : i + 1].copy()) for i in range(ctx.calibration.shape[0])]
-    return [b.permute(0, 2, 3, 1).contiguous() for b in batches] if nhwc else batches
-
-
 def _pt2e(module: Any, example: Any, ctx: StageContext, nhwc: bool) -> Any:
-    import torch
     from litert_torch.quantize import pt2e_quantizer as pq
-    from torchao.quantization.pt2e import move_exported_model_to_eval, quantize_pt2e
+    from torchao.quantization.pt2e import move_exported_model_to_eval
 
     qz = pq.PT2EQuantizer().set_global(pq.get_symmetric_quantization_config(is_per_channel=True))
-    graph = torch.export.export(module, (example,)).module()
-    prepared = quantize_pt2e.prepare_pt2e(graph, qz)
-    with torch.no_grad():
-        for batch in _calibration_batches(ctx, nhwc):
-            prepared(batch)
-    converted = quantize_pt2e.convert_pt2e(prepared, fold_quantize=False)
-    return move_exported_model_to_eval(converted)
+    batches = pt2e.calibration_batches(ctx.calibration, nhwc=nhwc)
+    return move_exported_model_to_eval(pt2e.quantize(module, example, qz, batches, fold_quantize=False))
 
 
 def _fidelity(quantized: Any, path: Path, ctx: StageContext, nhwc: bool, torch: Any) -> float:
