@@ -33,6 +33,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--reduce-range", action="store_true", help="ORT static int8 with 7-bit weights")
     p.add_argument(
+        "--rewrites",
+        default="auto",
+        metavar="auto|none|NAME,...",
+        help="export-friendly rewrites, proven equal in float before export (default auto: every one that "
+        "applies; docs/int8.md)",
+    )
+    p.add_argument(
         "--threads",
         type=int,
         default=default_threads(),
@@ -91,6 +98,15 @@ def _target(text: str | None) -> Any:
     return RuntimeTarget(**given)
 
 
+def _rewrites(text: str) -> tuple[str, ...]:
+    from edgeexport.export import rewrites
+
+    try:
+        return rewrites.names(list(_split(text)))
+    except ValueError as error:
+        raise UsageError(f"--rewrites {text!r}: {error}") from None
+
+
 def main(args: argparse.Namespace) -> int:
     name = model_name(args)
     if not name and not args.all:
@@ -110,6 +126,7 @@ def main(args: argparse.Namespace) -> int:
         int8_io=args.int8_io,
         int8_types=args.int8_types,
         reduce_range=args.reduce_range,
+        rewrites=_rewrites(args.rewrites),
         threads=args.threads,
         root=args.artifacts,
         target=_target(args.target),

@@ -34,3 +34,11 @@ class StageContext:
     calibration: np.ndarray  # N x C x H x W, preprocessed real images
     reference: Reference  # the inputs and PyTorch outputs every artifact is judged against
     validation: Validation | None = None
+    rewritten: Any = None  # the model after export/rewrites.py, proven equal in float; None: none applied
+    rewrites: dict[str, int] | None = None  # rewrite -> modules it changed
+
+    def model_for(self, artifact_id: str) -> Any:
+        """The model this artifact is made from: the rewritten one for the routes it makes faster."""
+        from edgeexport.export import rewrites
+
+        return self.rewritten if self.rewritten is not None and rewrites.used_by(artifact_id) else self.model

@@ -6,6 +6,7 @@ its tolerance is ``failed``. Artifacts are content-addressed: a re-run with unch
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import sys
@@ -20,7 +21,7 @@ import numpy as np
 
 from edgeexport import data, parity, runtimes
 from edgeexport.artifact import Artifact, Manifest, atomic_output, output_to, sha256_path, size_of
-from edgeexport.export import compat, reference, stages
+from edgeexport.export import compat, reference, rewrites, stages
 from edgeexport.export.context import StageContext, Validation
 from edgeexport.spec import FORMATS, ExportOptions, ModelCard, RuntimeTarget
 
@@ -70,13 +71,23 @@ def prepare(card: ModelCard, options: ExportOptions, log: Any) -> tuple[ExportRu
     calib_set = data.load(card.data.calibration, "calibration").subset(options.calibration_count)
     calibration = data.preprocess_batch(list(calib_set.images), card.preprocess, card.input)
     options = replace(options, calibration_count=int(calibration.shape[0]))
-    ref = reference.compute(card, model)
+    ref = reference.compute(card, model)  # of the model as built: the rewrites must reproduce it
+    wanted = rewrites.AUTO if options.rewrites is None else options.rewrites
+    int8_model = copy.deepcopy(model)
+    rewritten = rewrites.rewrite_proven(int8_model, model, wanted, ref.inputs)
+    if rewritten["applied"]:
+        applied = ", ".join(f"{k} x{v}" for k, v in rewritten["applied"].items())
+        log(
+            f"rewrites for {', '.join(rewrites.GAINS)}: {applied} "
+            f"(proven: float max abs {rewritten['float_max_abs']:.2g} on {ref.inputs.shape[0]} images)"
+        )
     validation = None
     if card.tolerance.accuracy_drop is not None and ref.labels is not None:
         validation = _validation(card, model)
     model_sha256 = model_digest(card, model)
     path = reference.write(ref, folder)
     block = reference.describe(ref, path, card, model_sha256)
+    block["rewrites"] = rewritten
     if ref.top1 is not None:
         log(f"PyTorch fp32 top-1 on {ref.data_name}: {ref.top1:.2%} ({ref.inputs.shape[0]} images)")
     ctx = StageContext(
@@ -87,6 +98,8 @@ def prepare(card: ModelCard, options: ExportOptions, log: Any) -> tuple[ExportRu
         calibration=calibration,
         reference=ref,
         validation=validation,
+        rewritten=int8_model if rewritten["applied"] else None,
+        rewrites=rewritten["applied"] or None,
     )
     run = ExportRun(ctx, folder, model_sha256, calib_set.digest(), block["sha256"])
     return run, block
@@ -163,7 +176,7 @@ def _cache_key(stage: ModuleType, variant: stages.Variant, parent_sha: str, run:
     key = {
         "stage": f"{stage.NAME}@{stage.VERSION}",
         "variant": variant.id,
-        "config": variant.config,
+        "config": _config(variant, stage, run),
         "parent": parent_sha,
         "calibration": run.calibration_sha256 if variant.precision.kind == "int8" else None,
         "reference": run.reference_sha256,
@@ -175,8 +188,14 @@ def _cache_key(stage: ModuleType, variant: stages.Variant, parent_sha: str, run:
 
 
 def _config(variant: stages.Variant, stage: ModuleType, run: ExportRun) -> dict[str, Any]:
+    """The variant's config, plus the runtime target and the rewrites of the model it is made from."""
+    config = dict(variant.config)
     target = compat.key(stage.DST, run.target)
-    return dict(variant.config, target=target) if target else variant.config
+    if target:
+        config["target"] = target
+    if run.stage.rewrites and rewrites.used_by(variant.id):
+        config["rewrites"] = dict(run.stage.rewrites)
+    return config
 
 
 def _wanted(variant: stages.Variant, stage: ModuleType, options: ExportOptions) -> bool:

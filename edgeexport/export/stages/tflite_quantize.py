@@ -13,6 +13,7 @@ fp16/dynamic recipes run internally), on the fp32 file litert-torch wrote.
 from __future__ import annotations
 
 import re
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -90,13 +91,29 @@ def variants(card: ModelCard, options: ExportOptions) -> list[Variant]:
 def run(ctx: StageContext, variant: Variant, parent: Path | None, out: Path) -> dict[str, Any]:
     if parent is None:
         raise ValueError("tflite_quantize needs the fp32 .tflite as parent")
-    details = {}
+    details: dict[str, Any] = {}
     if variant.id.startswith("tflite_int8_aeq"):
-        details = _static_int8(ctx, variant, parent, out)
+        with tempfile.TemporaryDirectory() as tmp:
+            if ctx.model_for(variant.id) is not ctx.model:
+                parent = _rewritten_fp32(ctx, variant, Path(tmp) / "rewritten_fp32.tflite")
+                details["quantized_from"] = "an fp32 .tflite of the rewritten model (config.rewrites)"
+            details.update(_static_int8(ctx, variant, parent, out))
     else:
         _weights_quantized(variant, parent, out)
     ops = op_histogram(out)
     return {**details, "ops": ops, "transpose_ops": ops.get("TRANSPOSE", 0), "io_dtypes": io_dtypes(out)}
+
+
+def _rewritten_fp32(ctx: StageContext, variant: Variant, out: Path) -> Path:
+    """The rewritten model converted to fp32 TFLite as ``tflite_fp32`` is (that file keeps the model as
+    built: the rewrite makes fp32 slower), for ai-edge-quantizer to quantize."""
+    import litert_torch
+
+    from edgeexport.export.stages.torch_to_tflite import module_and_example
+
+    module, example = module_and_example(ctx, ctx.model_for(variant.id), bool(variant.config["nhwc"]))
+    litert_torch.convert(module, (example,)).export(str(out))
+    return out
 
 
 def _weights_quantized(variant: Variant, parent: Path, out: Path) -> None:

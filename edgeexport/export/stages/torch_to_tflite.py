@@ -58,14 +58,15 @@ def variants(card: ModelCard, options: ExportOptions) -> list[Variant]:
     ]
 
 
-def _module_and_example(ctx: StageContext, nhwc: bool) -> tuple[Any, Any]:
+def module_and_example(ctx: StageContext, model: Any, nhwc: bool) -> tuple[Any, Any]:
+    """``model`` and its example input as the TFLite file takes them (channels last with ``--nhwc``)."""
     import litert_torch
 
     if not nhwc:
-        return ctx.model, ctx.example
+        return model, ctx.example
     n_out = len(ctx.reference.outputs[0])
     four_d = [i for i in range(n_out) if ctx.reference.outputs[0][i].ndim == 4]
-    wrapped = litert_torch.to_channel_last_io(ctx.model, args=[0], outputs=four_d or None).eval()
+    wrapped = litert_torch.to_channel_last_io(model, args=[0], outputs=four_d or None).eval()
     return wrapped, ctx.example.permute(0, 2, 3, 1).contiguous()
 
 
@@ -74,7 +75,7 @@ def run(ctx: StageContext, variant: Variant, parent: Path | None, out: Path) -> 
     import torch
 
     nhwc = bool(variant.config["nhwc"])
-    module, example = _module_and_example(ctx, nhwc)
+    module, example = module_and_example(ctx, ctx.model_for(variant.id), nhwc)
     details: dict[str, Any] = {}
     if variant.id.startswith("tflite_fp32"):
         litert_torch.convert(module, (example,)).export(str(out))
