@@ -60,6 +60,11 @@ def run_parser() -> argparse.ArgumentParser:
     p.add_argument("--warmup-runs", type=_positive(int), default=10)
     p.add_argument("--warmup-time", type=_positive(float), default=0.5, help="seconds of warm-up, at least")
     p.add_argument("--timeout", type=float, default=1800.0, help="seconds per artifact process")
+    p.add_argument(
+        "--profile",
+        action="store_true",
+        help="also profile each artifact per op, after timing (docs/bench.md)",
+    )
     p.add_argument("--results-dir", type=Path, default=results_dir(), help="where results go (%(default)s)")
     p.add_argument("--json", type=Path, help="also write the JSON result here")
     p.add_argument("--csv", type=Path, help="also write one CSV row per artifact here")
@@ -83,6 +88,7 @@ def run(argv: list[str]) -> int:
         "warmup_runs": args.warmup_runs,
         "warmup_time_s": args.warmup_time,
         "timeout_s": args.timeout,
+        "profile": args.profile,
         "artifacts_root": str(args.artifacts.resolve()),
     }
     if args.device:
@@ -160,6 +166,7 @@ def finish(args: argparse.Namespace, doc: dict[str, Any]) -> int:
     report.print_table(head, rows, title)
     if any(r["manifest_status"] != "ok" for r in results):
         print("* failed its parity gate at export (see the manifest); measured anyway")
+    print_profiles(results)
     sys.stdout.flush()
     for r in results:
         if r["reason"] and r["status"] != "ok":
@@ -185,6 +192,20 @@ def finish(args: argparse.Namespace, doc: dict[str, Any]) -> int:
         for card in cards:
             print(f"report: python -m edgeexport report {card}{where}")
     return runner.exit_code(results)
+
+
+def print_profiles(results: list[dict[str, Any]]) -> None:
+    """``--profile``: a few lines per artifact under the table (the whole profile is in the JSON)."""
+    from edgeexport.bench import profile
+
+    for r in results:
+        found = r.get("profile")
+        if not found:
+            continue
+        print(f"profile {r['card']}/{r['artifact']} ({r['runtime']}):")
+        said = profile.lines(found) if found.get("source") else [found["note"]]
+        for line in said:
+            print(f"  {line}")
 
 
 def compare(argv: list[str]) -> int:

@@ -247,6 +247,8 @@ def bench_command(board: Board, target: Target, settings: dict[str, Any], option
         args += ["--ort-provider", options["provider"]]
     if options.get("xnnpack") is False:
         args.append("--no-xnnpack")
+    if settings.get("profile"):
+        args.append("--profile")
     run = " ".join(shlex.quote(a) for a in [board.python, *args])
     return board.in_workdir(
         f"mkdir -p {RESULTS} && rm -f {RESULTS}/last.json && {run} >/dev/null 2>{RESULTS}/stderr.txt; "

@@ -122,6 +122,8 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
     result["samples_ns"] = timed
 
     outputs = run_outputs(session, samples, nhwc=t["nhwc"])
+    if s.get("profile"):
+        result["profile"] = profile_of(session, x0, t["runtime"])
     if file_options is None:
         result.update(judge_outputs(t, outputs, reference, labels))
         return result
@@ -136,6 +138,17 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
     if result["status"] == "parity miss" and t["kind"] == "fp32":
         result["reason"] += " (a quantized or fp16 file? judge it with --tolerance int8, w8 or fp16)"
     return result
+
+
+def profile_of(session: Any, sample: list[np.ndarray], runtime: str) -> dict[str, Any]:
+    """``--profile``, after the timed runs (bench/profile.py); a runtime that cannot tell says so."""
+    if not hasattr(session, "profile"):
+        return {"source": None, "note": f"{runtime}: no per-op profile from this runtime"}
+    try:
+        return dict(session.profile(sample))
+    except Exception as error:  # the measurement stands; the profile says why it is missing
+        first = (str(error).strip().splitlines() or [""])[0][:300]
+        return {"source": None, "note": f"{runtime}: profiling failed: {type(error).__name__}: {first}"}
 
 
 def run_outputs(session: Any, samples: list[list[np.ndarray]], *, nhwc: bool) -> list[list[np.ndarray]]:

@@ -150,6 +150,7 @@ def record(target: Target, options: dict[str, Any], raw: dict[str, Any], verifie
         "memory": raw.get("memory"),
         "parity": raw.get("parity"),
         "accuracy": raw.get("accuracy"),
+        "profile": raw.get("profile"),  # --profile: where the time goes, per op (bench/profile.py)
         "inputs": raw.get("inputs"),  # model files: where the inputs came from (random or --inputs)
         "process_wall_s": raw.get("process_wall_s"),
         "traceback": raw.get("traceback"),

@@ -20,6 +20,7 @@ import logging
 import re
 import warnings
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -119,6 +120,7 @@ class ExecuTorchSession:
         import torch
 
         check_header(path)
+        self._path = path
         runtime, verification, portable_lib = _runtime()
         # ExecuTorch logs through Python's sys.stderr (CPU probing on every load): kept, not printed, and
         # what it says about a failure (the missing operator's name) goes into the error
@@ -144,6 +146,31 @@ class ExecuTorchSession:
         tensors = [self._torch.from_numpy(np.ascontiguousarray(x)) for x in inputs]
         outputs = self._method.execute(tensors)
         return [o.detach().numpy().copy() if hasattr(o, "detach") else np.asarray(o) for o in outputs]
+
+    def profile(self, inputs: list[np.ndarray]) -> dict[str, Any]:
+        """The program's plan: its delegate partitions and the operators outside them (bench/profile.py);
+        the 1.4.1 wheel is built without the event tracer, so no per-op times."""
+        from edgeexport.bench import profile
+
+        with quiet_import():
+            from executorch.exir._serialize._program import deserialize_pte_binary
+
+        plan = deserialize_pte_binary(Path(self._path).read_bytes()).program.execution_plan[0]
+        nodes = []
+        for k, instruction in enumerate(plan.chains[0].instructions):
+            args = instruction.instr_args
+            kind = type(args).__name__
+            if kind == "DelegateCall":
+                backend = plan.delegates[args.delegate_index].id
+                nodes.append({"name": f"{backend}#{k}", "op": backend, "kernel": backend, "dtype": "?",
+                              "ms": None, "fast": True})  # fmt: skip
+            elif kind == "KernelCall":
+                op = str(plan.operators[args.op_index].name)
+                nodes.append({"name": f"{op}#{k}", "op": op, "kernel": "portable", "dtype": "?", "ms": None,
+                              "fast": False})  # fmt: skip
+        partitions = sum(n["fast"] for n in nodes)
+        note = "ExecuTorch: the wheel's runtime has no event tracer (ETDump empty): the program's plan only"
+        return profile.summary("executorch program plan", nodes, partitions, note)
 
     def describe(self) -> list[dict[str, Any]]:
         """Each input: name, shape, dtype (a .pte's inputs carry no quantization: float in, float out)."""

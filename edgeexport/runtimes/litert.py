@@ -106,6 +106,23 @@ class LiteRTSession:
             outputs.append(np.array(value))
         return outputs
 
+    def profile(self, inputs: list[np.ndarray]) -> dict[str, Any]:
+        """The delegate's partitions and the ops it left on built-in kernels (bench/profile.py); LiteRT's
+        Python API times no single op."""
+        from edgeexport.bench import profile
+
+        self.run(inputs)
+        ops = self._interp._get_ops_details()
+        first = next((op["index"] for op in ops if op["op_name"] == "DELEGATE"), len(ops))
+        dtypes = {d["index"]: np.dtype(d["dtype"]).name for d in self._interp.get_tensor_details()}
+
+        def dtype_of(op: dict[str, Any]) -> str:
+            return next((dtypes.get(t, "?") for t in op["outputs"] if t >= 0), "?")
+
+        nodes, partitions = profile.tflite_nodes(ops, first, dtype_of)
+        note = "LiteRT: no per-op times from its Python API; ops outside XNNPACK run on built-in kernels"
+        return profile.summary("litert op list after delegation", nodes, partitions, note)
+
     def describe(self) -> list[dict[str, Any]]:
         """Each input: name, shape (-1 where dynamic), dtype and the (scale, zero point) if quantized."""
         found = []

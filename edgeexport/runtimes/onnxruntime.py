@@ -44,6 +44,7 @@ class OrtSession:
     ) -> None:
         import onnxruntime as ort
 
+        self._args = (path, threads, provider)
         opts = ort.SessionOptions()
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         opts.intra_op_num_threads = threads
@@ -58,6 +59,7 @@ class OrtSession:
             chosen = [("XnnpackExecutionProvider", {"intra_op_num_threads": threads}), "CPUExecutionProvider"]
         else:
             chosen = ["CPUExecutionProvider"]
+        self._providers = chosen
         self._session = ort.InferenceSession(path, sess_options=opts, providers=chosen)
         self.input_names = [i.name for i in self._session.get_inputs()]
         self.input_types = [i.type for i in self._session.get_inputs()]
@@ -66,6 +68,37 @@ class OrtSession:
     def run(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
         feed = dict(zip(self.input_names, inputs, strict=True))
         return list(self._session.run(None, feed))
+
+    def profile(self, inputs: list[np.ndarray]) -> dict[str, Any]:
+        """ORT's own profiler on a fresh session with the same options (bench/profile.py)."""
+        import json
+        import tempfile
+        from pathlib import Path
+
+        import onnxruntime as ort
+
+        from edgeexport.bench import profile
+
+        path, threads, _ = self._args
+        opts = ort.SessionOptions()
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+        opts.log_severity_level = 3
+        with tempfile.TemporaryDirectory(prefix="edgeexport-profile-") as tmp:
+            opts.enable_profiling = True
+            opts.profile_file_prefix = str(Path(tmp) / "ort")
+            session = ort.InferenceSession(path, sess_options=opts, providers=self._providers)
+            feed = dict(zip(self.input_names, inputs, strict=True))
+            for _ in range(profile.PROFILE_RUNS + 1):  # ort_nodes drops each node's first (cold) run
+                session.run(None, feed)
+            events = json.loads(Path(session.end_profiling()).read_text())
+        quantized = any(e.get("args", {}).get("op_name") == "DequantizeLinear" or
+                        str(e.get("args", {}).get("op_name", "")).startswith(("QLinear", "QGemm"))
+                        for e in events)  # fmt: skip
+        nodes = profile.ort_nodes(events, profile.PROFILE_RUNS, quantized)
+        note = "ORT profiler: kernel time per node after graph optimisation, mean of the warm runs"
+        return profile.summary("onnxruntime profiler", nodes, None, note)
 
     def describe(self) -> list[dict[str, Any]]:
         """Each input: name, shape (-1 where dynamic), dtype (ONNX inputs carry no quantization)."""

@@ -9,14 +9,17 @@
   agreement 81 % (exact int8 arithmetic) to 50 %; u8u8 computes exactly on x86 and ARM alike, so one
   file gives the same numbers on both (benchmarks/int8_settings.py, docs/int8.md). s8s8 on x86 leaves
   about half the convolutions in float after graph optimisation.
-Each artifact records which kernels execute in int8 after ORT's own graph optimisation.
+Each artifact records, from ORT's profiler, which nodes compute in integers and which in float.
 """
 
 from __future__ import annotations
 
 import tempfile
+from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from edgeexport.artifact import Precision
 from edgeexport.export.stages import Variant, versions
@@ -29,12 +32,11 @@ if TYPE_CHECKING:
     from edgeexport.spec import ExportOptions, ModelCard
 
 NAME = "onnx_quantize"
-VERSION = "2"
+VERSION = "3"
 SRC = "onnx"
 DST = "onnx"
 PARENTS = ("onnx_fp32_sim", "onnx_fp32")
-INT8_PREFIXES = ("QLinear", "QGemm", "ConvInteger", "MatMulInteger", "DynamicQuantize", "QAttention")
-FLOAT_COMPUTE = ("Conv", "FusedConv", "NchwcConv", "Gemm", "MatMul", "FusedMatMul", "FusedGemm")
+CONVERSIONS = ("QuantizeLinear", "DequantizeLinear")
 
 
 def tools() -> dict[str, str]:
@@ -123,7 +125,10 @@ def run(ctx: StageContext, variant: Variant, parent: Path | None, out: Path) -> 
                 )
             else:
                 quantize(list(c["nodes_to_exclude"]), out)
-    details.update(op_counts=_counts(out), kernels_after_ort_optimisation=executed_kernels(out, parent))
+    sample = ctx.reference.inputs[:1]
+    details.update(
+        op_counts=_counts(out), kernels_after_ort_optimisation=executed_kernels(out, parent, sample)
+    )
     return details
 
 
@@ -133,21 +138,25 @@ def _counts(path: Path) -> dict[str, int]:
     return op_counts(onnx.load(str(path)))
 
 
-def executed_kernels(path: Path, float_parent: Path) -> dict[str, Any]:
-    """What ORT actually runs after its graph optimisation: int8 kernels vs float compute kernels."""
+def executed_kernels(path: Path, float_parent: Path, sample: np.ndarray) -> dict[str, Any]:
+    """What ORT actually runs after its graph optimisation, from its profiler (bench/profile.py): which
+    nodes compute in integers and which in float, with their time on this machine."""
     from edgeexport.runtimes.onnxruntime import OrtSession
 
-    with tempfile.TemporaryDirectory() as tmp:
-        optimized = Path(tmp) / "optimized.onnx"
-        OrtSession(str(path), threads=1, optimized_path=str(optimized))
-        counts = _counts(optimized)
-    int8 = {k: v for k, v in counts.items() if k.startswith(INT8_PREFIXES)}
-    floating = {k: v for k, v in counts.items() if k in FLOAT_COMPUTE}
+    found = OrtSession(str(path), threads=1).profile([np.ascontiguousarray(sample, dtype=np.float32)])
+    nodes = found["nodes"]
+    int8 = Counter(n["op"] for n in nodes if n["fast"] and n["op"] not in CONVERSIONS)
+    floating = found["outside"]
     convs = _counts(float_parent).get("Conv", 0)
     int8_convs = sum(v for k, v in int8.items() if "Conv" in k)
+    compute = [n for n in nodes if n["op"] not in CONVERSIONS]
+    integer = len(compute) - sum(floating.values())
     return {
-        "int8": int8,
+        "int8": dict(int8.most_common()),
         "float": floating,
-        "summary": f"{int8_convs} of {convs} convolutions run in int8; float compute kernels left: "
+        "float_ms": found["outside_ms"],
+        "total_ms": found["total_ms"],
+        "summary": f"{int8_convs} of {convs} convolutions run in int8; {integer} of {len(compute)} compute "
+        "nodes in integers (ORT profiler); in float: "
         + (", ".join(f"{v} {k}" for k, v in floating.items()) or "none"),
     }
