@@ -96,13 +96,14 @@ def test_a_report_from_hand_built_documents(tmp_path: Path) -> None:
     )
     results = tmp_path / "results"
     results.mkdir()
+    from edgeexport.bench import profile
+
+    rows = [{"name": "HARD_SWISH#3", "op": "HARD_SWISH", "kernel": "builtin", "dtype": "int8", "ms": None,
+             "fast": False}]  # fmt: skip
+    profiled = dict(_result("tflite_int8", "litert", 6.0), profile=profile.summary("litert", rows, 20, "n"))
     _bench(
         results / "a.json",
-        [
-            _result("onnx_fp32", "onnxruntime", 10.0),
-            _result("tflite_int8", "litert", 6.0),
-            _result("onnx_int8", "onnxruntime", 4.0),
-        ],
+        [_result("onnx_fp32", "onnxruntime", 10.0), profiled, _result("onnx_int8", "onnxruntime", 4.0)],
     )
     _bench(
         results / "b.json",
@@ -144,3 +145,5 @@ def test_a_report_from_hand_built_documents(tmp_path: Path) -> None:
     assert "ship tflite_int8 on litert" in page and "weights are seeded" in page
     md = (tmp_path / "reports" / "c" / "report.md").read_text()
     assert "- this host (Test CPU), 4 threads: ship tflite_int8 on litert" in md
+    assert "### Where the time goes" in md and "| HARD_SWISH x1 |" in md and "20 delegate partition" in md
+    assert "Where the time goes" in page

@@ -89,6 +89,26 @@ def run_rows(run: Run) -> list[list[str]]:
     return rows
 
 
+PROFILE_HEAD = ["artifact", "runtime", "where the time goes (--profile)", "off the fast path"]
+
+
+def profile_rows(run: Run) -> list[list[str]]:
+    """One row per profiled artifact of a run (bench --profile); none when the run was not profiled."""
+    from edgeexport.bench import profile
+
+    rows = []
+    for r in run.results:
+        found = r.get("profile")
+        if not found:
+            continue
+        if not found.get("source"):
+            rows.append([r["artifact"], r["runtime"], found.get("note") or "-", "-"])
+            continue
+        first, off, _ = profile.lines(found)
+        rows.append([r["artifact"], r["runtime"], first, off.removeprefix("off the fast path: ")])
+    return rows
+
+
 def provenance_rows(facts: Facts) -> list[list[str]]:
     rows = []
     for a in facts.manifest["artifacts"]:
@@ -146,6 +166,9 @@ def write_html(facts: Facts, answers: list[Answer], figures: dict[str, list[Path
             f"<h2>Measured: {html.escape(title)}</h2><p>from <code>{html.escape(str(run.source))}"
             f"</code>, {html.escape(run.created)}</p>" + _table(RUN_HEAD, run_rows(run), "run")
         )
+        profiled = profile_rows(run)
+        if profiled:
+            parts.append("<h3>Where the time goes</h3>" + _table(PROFILE_HEAD, profiled, "profile"))
     parts.append("<h2 id=figures>Figures</h2>")
     for paths in figures.values():
         parts += [_img(p) for p in paths]
@@ -178,6 +201,9 @@ def write_markdown(facts: Facts, answers: list[Answer], figures: dict[str, list[
             _md_table(RUN_HEAD, run_rows(run)),
             "",
         ]
+        profiled = profile_rows(run)
+        if profiled:
+            text += ["### Where the time goes", "", _md_table(PROFILE_HEAD, profiled), ""]
     text += ["## Figures", ""] + [f"![{p.stem}](figures/{p.name})" for ps in figures.values() for p in ps]
     text += ["", "## Provenance", "", _md_table(PROVENANCE_HEAD, provenance_rows(facts)), ""]
     out.write_text("\n".join(text))
