@@ -225,6 +225,7 @@ class ExportOptions:
     reduce_range: bool = False
     nhwc: bool = False
     int8_io: bool = False
+    nncf: bool = False  # --nncf: also onnx_int8_nncf (export/stages/onnx_nncf.py)
     rewrites: tuple[str, ...] | None = None  # --rewrites; None: every known rewrite (export/rewrites.py)
     target: RuntimeTarget | None = None  # --target; None: the card's [target]
     threads: int = field(default_factory=default_threads)

@@ -38,15 +38,14 @@ def test_unknown_architecture_suggests_close_match() -> None:
 
 
 def test_every_stage_makes_an_artifact_the_parity_matrix_runs() -> None:
-    from test_parity_matrix import PARITY_SET
+    from test_parity_matrix import PARITY_SET, options_for
 
     from edgeexport.export import pipeline, stages
-    from edgeexport.spec import ExportOptions
 
     made = {
         stage
         for name in PARITY_SET
-        for stage in _stages_of(pipeline, stages, cards.get_card(name), ExportOptions())
+        for stage in _stages_of(pipeline, stages, cards.get_card(name), options_for(name))
     }
     assert set(stages.STAGE_MODULES) - made == set()
 

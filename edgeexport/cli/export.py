@@ -33,6 +33,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--reduce-range", action="store_true", help="ORT static int8 with 7-bit weights")
     p.add_argument(
+        "--nncf",
+        action="store_true",
+        help="also onnx_int8_nncf: NNCF's post-training quantization (more accurate; ORT runs it mostly in "
+        "float: docs/int8.md)",
+    )
+    p.add_argument(
         "--rewrites",
         default="auto",
         metavar="auto|none|NAME,...",
@@ -127,6 +133,7 @@ def main(args: argparse.Namespace) -> int:
         int8_types=args.int8_types,
         reduce_range=args.reduce_range,
         rewrites=_rewrites(args.rewrites),
+        nncf=args.nncf,
         threads=args.threads,
         root=args.artifacts,
         target=_target(args.target),

@@ -21,6 +21,7 @@ STAGE_MODULES = (
     "torch_to_onnx",
     "onnx_simplify",
     "onnx_quantize",
+    "onnx_nncf",
     "torch_to_tflite",
     "tflite_quantize",
     "torch_to_coreml",

@@ -127,12 +127,12 @@ def run(ctx: StageContext, variant: Variant, parent: Path | None, out: Path) -> 
                 quantize(list(c["nodes_to_exclude"]), out)
     sample = ctx.reference.inputs[:1]
     details.update(
-        op_counts=_counts(out), kernels_after_ort_optimisation=executed_kernels(out, parent, sample)
+        op_counts=counts_of(out), kernels_after_ort_optimisation=executed_kernels(out, parent, sample)
     )
     return details
 
 
-def _counts(path: Path) -> dict[str, int]:
+def counts_of(path: Path) -> dict[str, int]:
     import onnx
 
     return op_counts(onnx.load(str(path)))
@@ -147,7 +147,7 @@ def executed_kernels(path: Path, float_parent: Path, sample: np.ndarray) -> dict
     nodes = found["nodes"]
     int8 = Counter(n["op"] for n in nodes if n["fast"] and n["op"] not in CONVERSIONS)
     floating = found["outside"]
-    convs = _counts(float_parent).get("Conv", 0)
+    convs = counts_of(float_parent).get("Conv", 0)
     int8_convs = sum(v for k, v in int8.items() if "Conv" in k)
     compute = [n for n in nodes if n["op"] not in CONVERSIONS]
     integer = len(compute) - sum(floating.values())
