@@ -159,10 +159,14 @@ def test_bundle_runs_from_its_own_folder(tiny_root: Path, blocker: Path, tmp_pat
     top = tmp_path / "device" / "edgeexport-bench-tinybench"
     assert (top / "artifacts" / "tinybench" / "reference.npz").exists()
     assert not (top / "edgeexport" / "pipeline.py").exists()
-    run = bench("--runtime", "all", *SHORT, block="torch,rich,psutil", path=blocker, cwd=top)
+    run = bench("--runtime", "all", *SHORT, "--profile", block="torch,rich,psutil", path=blocker, cwd=top)
     assert run.returncode == 0, run.stderr
     (result,) = (top / "benchmarks" / "results").glob("*-all.json")
     doc = json.loads(result.read_text())
+    # --profile from the bundle, torch blocked: every artifact's runtime says where its time goes
+    assert all(r["profile"]["source"] in ("onnxruntime profiler", "litert op list after delegation")
+               for r in doc["results"]), [r["profile"] for r in doc["results"]]  # fmt: skip
+    assert "off the fast path:" in run.stdout
     assert doc["settings"]["artifacts_root"] == str(top / "artifacts")
     manifest = json.loads((tiny_root / "tinybench" / "manifest.json").read_text())
     shipped = {a["id"] for a in manifest["artifacts"] if a["status"] != "failed"}  # failed ones stay home

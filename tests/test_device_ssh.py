@@ -165,10 +165,15 @@ def test_bench_on_an_emulated_arm_board_over_ssh(
     assert doc["transfer"]["files_sent"] > 3
     assert (tmp_path / "board" / "artifacts" / "handmade" / "handmade.onnx_fp32.onnx").is_file()
 
-    again = bench(sshd, tmp_path / "board", *args, "--json", str(tmp_path / "b.json"), python=board_python)
+    again = bench(
+        sshd, tmp_path / "board", *args, "--profile", "--json", str(tmp_path / "b.json"), python=board_python
+    )
     assert again.returncode == 0, again.stderr
-    transfer = report.load_json(tmp_path / "b.json")["transfer"]
+    second = report.load_json(tmp_path / "b.json")
+    transfer = second["transfer"]
     assert transfer["files_sent"] == 0 and transfer["files_unchanged"] == doc["transfer"]["files_sent"]
+    (profiled,) = second["results"]  # --profile ran on the board: ORT's profiler, per node
+    assert profiled["profile"]["source"] == "onnxruntime profiler" and profiled["profile"]["nodes"]
 
 
 def test_a_connection_dropped_mid_run_keeps_what_was_measured(
