@@ -9,7 +9,8 @@ Exports what is missing (``--formats``, default every format a runtime here can 
 ExecuTorch, ncnn), runs ``python -m edgeexport.bench --runtime all`` once over all the cards, and prints
 one markdown row per card: the fastest fp32 and int8 artifacts (p50 ms), their speed ratio and whether
 it reaches ``--target`` (1.5x). Only artifacts that passed parity in the run count. Writes
-benchmarks/results/int8_speed-<stamp>.json (the bench document plus the table) and the CPU's flags.
+benchmarks/results/int8_speed/<stamp>.json (the bench document plus the table; its own folder, so
+``report`` does not take it for a bench run) and the CPU's flags.
 """
 
 from __future__ import annotations
@@ -86,13 +87,13 @@ def main() -> None:
     args = p.parse_args()
     cards = [c.strip() for c in args.cards.split(",") if c.strip()]
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    out_dir = REPO / "benchmarks" / "results"
+    out_dir = REPO / "benchmarks" / "results" / "int8_speed"
     out_dir.mkdir(parents=True, exist_ok=True)
     if args.results:
         doc = json.loads(args.results.read_text())
     else:
         export_missing(cards, args.artifacts, args.formats, max(args.threads, 2))
-        doc = bench(cards, args.artifacts, args.threads, out_dir / f"int8_speed-{stamp}-bench.json")
+        doc = bench(cards, args.artifacts, args.threads, out_dir / f"{stamp}-bench.json")
     rows = table(doc, args.target)
     cpu = doc["environment"]["cpu"]
     flags = ", ".join(k for k, v in (cpu.get("features") or {}).items() if v)
@@ -109,7 +110,7 @@ def main() -> None:
                 "fp32": r["fp32"] and {k: r["fp32"][k] for k in ("artifact", "runtime", "latency_ms")},
                 "int8": r["int8"] and {k: r["int8"][k] for k in ("artifact", "runtime", "latency_ms")}}
                for r in rows]  # fmt: skip
-    saved = out_dir / f"int8_speed-{stamp}.json"
+    saved = out_dir / f"{stamp}.json"
     saved.write_text(json.dumps({"environment": doc["environment"], "settings": doc["settings"],
                                  "target": args.target, "rows": summary}, indent=1))  # fmt: skip
     print(f"\nsaved: {saved}")
