@@ -35,7 +35,9 @@ def test_the_rewrites_are_exact_over_the_whole_range_of_their_kinks() -> None:
 
 
 def test_a_rewrite_that_changes_the_outputs_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    wrong = rewrites.Rewrite("relu_as_identity", "nn.ReLU -> identity", nn.ReLU, lambda m: nn.Identity())
+    wrong = rewrites.Rewrite(
+        "relu_as_identity", "nn.ReLU -> identity", nn.ReLU, lambda m, s: nn.Identity(), ()
+    )
     monkeypatch.setitem(rewrites.REWRITES, wrong.name, wrong)
     model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU()).eval()
     inputs = np.random.default_rng(1).normal(size=(2, 3, 8, 8)).astype(np.float32)
@@ -47,7 +49,7 @@ def test_a_model_without_the_modules_is_left_alone() -> None:
     model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU()).eval()
     inputs = np.zeros((1, 3, 8, 8), np.float32)
     record = _proven(model, rewrites.AUTO, inputs)
-    assert record["applied"] == {} and record["used_by"] == []
+    assert record["applied"] == {} and record["used_by"] == {}
 
 
 def test_rewrite_names_are_checked() -> None:
@@ -58,9 +60,56 @@ def test_rewrite_names_are_checked() -> None:
         rewrites.names(["hardswish"])
 
 
-def test_only_the_routes_that_gain_take_the_rewritten_model() -> None:
-    assert rewrites.used_by("tflite_int8") and rewrites.used_by("tflite_int8_aeq_nhwc_io8")
-    assert not any(rewrites.used_by(a) for a in ("onnx_int8", "executorch_int8", "tflite_fp32"))
+def test_only_the_routes_that_gain_take_each_rewrite() -> None:
+    both = ["hardswish_relu6", "avgpool_conv"]
+    assert rewrites.for_artifact("tflite_int8_aeq_nhwc_io8", both) == tuple(both)
+    assert rewrites.for_artifact("executorch_int8", both) == ("avgpool_conv",)
+    assert rewrites.for_artifact("ncnn_fp32", both) == ()
+    assert rewrites.for_artifact("tflite_int8", []) == ()
+
+
+def test_a_padded_average_pool_becomes_the_depthwise_conv_it_is() -> None:
+    model = nn.Sequential(nn.Conv2d(3, 8, 1), nn.AvgPool2d(3, stride=2, padding=1)).eval()
+    inputs = np.random.default_rng(2).normal(size=(3, 3, 17, 16)).astype(np.float32) * 4
+    record = _proven(model, ["avgpool_conv"], inputs)
+    assert record["applied"] == {"avgpool_conv": 1} and record["float_max_abs"] <= 1e-6
+    conv = model[1].conv
+    assert (conv.groups, conv.in_channels, conv.stride, conv.padding) == (8, 8, (2, 2), (1, 1))
+
+
+def test_blazeface_channel_padding_becomes_a_concat_with_zeros() -> None:
+    from edgeexport.zoo.blazeface import blazeface
+
+    torch.manual_seed(0)
+    model = blazeface(num_classes=10).eval()
+    inputs = np.random.default_rng(4).normal(size=(2, 3, 128, 128)).astype(np.float32)
+    record = _proven(model, ["channelpad_concat"], inputs)
+    assert record["applied"] == {"channelpad_concat": 11} and record["float_max_abs"] == 0.0
+
+
+def test_an_average_pool_that_is_not_a_conv_is_left_alone() -> None:
+    kept = [nn.AvgPool2d(3, 2, 1, count_include_pad=False), nn.AvgPool2d(3, 2, 1, ceil_mode=True)]
+    for pool in kept:
+        model = nn.Sequential(nn.Conv2d(3, 4, 1), pool).eval()
+        record = _proven(model, ["avgpool_conv"], np.ones((1, 3, 9, 9), np.float32))
+        assert record["applied"] == {} and model[1] is pool
+
+
+def test_a_context_makes_each_artifact_from_the_rewrites_of_its_route() -> None:
+    from edgeexport.export.context import StageContext
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(3, 4, 1), nn.Hardswish(), nn.AvgPool2d(3, 2, 1)).eval()
+    inputs = np.random.default_rng(3).normal(size=(2, 3, 8, 8)).astype(np.float32)
+    full = copy.deepcopy(model)
+    applied = rewrites.rewrite_proven(full, model, rewrites.AUTO, inputs)["applied"]
+    ref = type("Ref", (), {"inputs": inputs})()
+    ctx = StageContext(None, None, model, None, inputs, ref, rewritten=full, rewrites=applied)  # type: ignore[arg-type]
+    assert ctx.model_for("ncnn_fp32") is model and ctx.model_for("tflite_int8") is full
+    et = ctx.model_for("executorch_int8")
+    assert isinstance(et[1], nn.Hardswish) and isinstance(et[2], rewrites.AvgPoolConv)
+    assert ctx.model_for("executorch_fp32") is et  # made once
+    assert ctx.rewrites_for("executorch_fp32") == {"avgpool_conv": 1}
 
 
 @pytest.mark.slow

@@ -6,7 +6,7 @@ sees (or changes) the pipeline's own bookkeeping: the manifest, the cache, the o
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -37,8 +37,30 @@ class StageContext:
     rewritten: Any = None  # the model after export/rewrites.py, proven equal in float; None: none applied
     rewrites: dict[str, int] | None = None  # rewrite -> modules it changed
 
-    def model_for(self, artifact_id: str) -> Any:
-        """The model this artifact is made from: the rewritten one for the routes it makes faster."""
+    made: dict[tuple[str, ...], Any] = field(default_factory=dict)  # models with a subset of the rewrites
+
+    def rewrites_for(self, artifact_id: str) -> dict[str, int]:
+        """The rewrites this artifact is made with (measured to gain on its route) -> modules changed."""
         from edgeexport.export import rewrites
 
-        return self.rewritten if self.rewritten is not None and rewrites.used_by(artifact_id) else self.model
+        return {
+            n: (self.rewrites or {})[n] for n in rewrites.for_artifact(artifact_id, list(self.rewrites or {}))
+        }
+
+    def model_for(self, artifact_id: str) -> Any:
+        """The model this artifact is made from: with the rewrites that make its route faster, else as built.
+        A model with only some of the rewrites is made once and proven equal in float like the full one."""
+        import copy
+
+        from edgeexport.export import rewrites
+
+        names = tuple(self.rewrites_for(artifact_id))
+        if not names:
+            return self.model
+        if names == tuple(self.rewrites or {}):
+            return self.rewritten
+        if names not in self.made:
+            model = copy.deepcopy(self.model)
+            rewrites.rewrite_proven(model, self.model, names, self.reference.inputs)
+            self.made[names] = model
+        return self.made[names]

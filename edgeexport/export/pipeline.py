@@ -76,9 +76,11 @@ def prepare(card: ModelCard, options: ExportOptions, log: Any) -> tuple[ExportRu
     int8_model = copy.deepcopy(model)
     rewritten = rewrites.rewrite_proven(int8_model, model, wanted, ref.inputs)
     if rewritten["applied"]:
-        applied = ", ".join(f"{k} x{v}" for k, v in rewritten["applied"].items())
+        applied = "; ".join(
+            f"{k} x{v} for {', '.join(rewrites.REWRITES[k].routes)}" for k, v in rewritten["applied"].items()
+        )
         log(
-            f"rewrites for {', '.join(rewrites.GAINS)}: {applied} "
+            f"rewrites: {applied} "
             f"(proven: float max abs {rewritten['float_max_abs']:.2g} on {ref.inputs.shape[0]} images)"
         )
     validation = None
@@ -193,8 +195,9 @@ def _config(variant: stages.Variant, stage: ModuleType, run: ExportRun) -> dict[
     target = compat.key(stage.DST, run.target)
     if target:
         config["target"] = target
-    if run.stage.rewrites and rewrites.used_by(variant.id):
-        config["rewrites"] = dict(run.stage.rewrites)
+    made_with = run.stage.rewrites_for(variant.id)
+    if made_with:
+        config["rewrites"] = made_with
     return config
 
 

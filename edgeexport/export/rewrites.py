@@ -1,15 +1,15 @@
 """Export-friendly rewrites: the model changed into an equal form that int8 kernels take (timm's
 ``exportable`` idea), in one place.
 
-A rewrite swaps modules for ones that compute the same function from ops every int8 route handles, so
-the quantized graph stays in one fast kernel partition. Each is proven output-equal in float on the
-card's reference images (max abs <= ``EQUAL_MAX_ABS``) before anything is exported; the manifest
-records which ran and how many modules each changed.
+A rewrite swaps modules for ones that compute the same function from ops the fast kernels take, so the
+graph stays in one fast partition. Each is proven output-equal in float on the card's reference images
+(max abs <= ``EQUAL_MAX_ABS``) before anything is exported, and each is used only on the routes where it
+was measured to gain (``Rewrite.routes``; benchmarks/rewrite_gain.py): an artifact is made from the
+model with the rewrites of its route (``StageContext.model_for``), and the manifest records which ran
+(``reference.rewrites``) and which each artifact was made with (``config.rewrites``).
 
-Why (measured, docs/int8.md): LiteRT's XNNPACK delegate does not take int8 HARD_SWISH, so every
-h-swish of an int8 MobileNetV3 left the delegate (20 partitions, int8 slower than fp32); written as
-``x * relu6(x + 3) / 6`` the PT2E int8 file is one partition, and ORT fuses the QDQ pattern into
-int8 kernels instead of running HardSigmoid/HardSwish in float between Q/DQ pairs.
+Why (measured, docs/int8.md): XNNPACK does not take int8 HARD_SWISH (LiteRT), nor ``avg_pool2d`` with
+padding (ExecuTorch, LiteRT int8), and litert-torch wraps a channel ``F.pad`` in NCHW transposes.
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
+
+from edgeexport.zoo.layers import ChannelPad
 
 EQUAL_MAX_ABS = 1e-5
 PROOF_BATCH = 32
@@ -47,13 +49,74 @@ class Relu6Hardsigmoid(nn.Module):
         return F.relu6(x - SHIFT) / 6.0
 
 
+class AvgPoolConv(nn.Module):
+    """A zero-padded average pool as the depthwise convolution it is: every weight 1/k², no bias.
+
+    ``nn.AvgPool2d(3, 2, 1)`` counts the padding in its divisor (``count_include_pad``), so it is exactly
+    a fixed 3x3 stride-2 depthwise conv. Every int8 route takes a depthwise conv; ExecuTorch's XNNPACK
+    partitioner left ``avg_pool2d`` outside (fp32 and int8) and LiteRT's left int8 AVERAGE_POOL_2D out.
+    """
+
+    def __init__(self, pool: nn.AvgPool2d, channels: int) -> None:
+        super().__init__()
+        k, stride, pad = (_pair(v) for v in (pool.kernel_size, pool.stride or pool.kernel_size, pool.padding))
+        self.conv = nn.Conv2d(channels, channels, k, stride, pad, groups=channels, bias=False)
+        with torch.no_grad():
+            self.conv.weight.fill_(1.0 / (k[0] * k[1]))
+        self.conv.weight.requires_grad_(False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(x)
+
+
+class ChannelPadConcat(nn.Module):
+    """Zero channels appended by concatenating a constant zero map (instead of ``F.pad`` on dim 1)."""
+
+    zeros: torch.Tensor
+
+    def __init__(self, pad: nn.Module, shape: tuple[int, ...]) -> None:
+        super().__init__()
+        assert isinstance(pad, ChannelPad)
+        self.register_buffer("zeros", torch.zeros(1, pad.extra, *shape[2:]), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([x, self.zeros.expand(x.shape[0], -1, -1, -1)], 1)
+
+
+def _pair(v: Any) -> tuple[int, int]:
+    return (int(v), int(v)) if isinstance(v, int) else (int(v[0]), int(v[1]))
+
+
+def _avgpool_conv(pool: nn.Module, shape: tuple[int, ...]) -> nn.Module | None:
+    """None (left alone) unless the pool is exactly a conv: padding counted, no ceil mode, no divisor."""
+    assert isinstance(pool, nn.AvgPool2d)
+    if not pool.count_include_pad or pool.ceil_mode or pool.divisor_override is not None or len(shape) != 4:
+        return None
+    return AvgPoolConv(pool, int(shape[1]))
+
+
 @dataclass(frozen=True)
 class Rewrite:
     name: str
     summary: str
     finds: type[nn.Module]
-    makes: Callable[[nn.Module], nn.Module]
+    makes: Callable[[nn.Module, tuple[int, ...]], nn.Module | None]  # (module, its input shape); None: keep
+    routes: tuple[str, ...]  # the artifacts made from the rewritten model: where it was measured to gain
 
+
+# Where each rewrite is used was measured, not assumed (benchmarks/rewrite_gain.py, docs/int8.md): the
+# same artifacts exported with and without it, timed interleaved in one process at 1 thread. h-swish:
+# mobilenetv3_small gains only in the int8 TFLite files; it cost ORT fp32 +36 %, ORT int8 +8 %, LiteRT
+# fp32 +10 %, ExecuTorch int8 +49 % (its XNNPACK partition takes int8 h-swish whole).
+HSWISH_ROUTES = ("tflite_int8", "tflite_int8_aeq")
+# avgpool: shufflenet_v1 (Xeon with AVX-512 VNNI/AMX): ExecuTorch fp32 14.11 -> 3.55 ms and int8 12.44 ->
+# 2.36 (XNNPACK now takes what it left to portable kernels), tflite_int8 -13 %, tflite_int8_aeq -6 %,
+# ORT int8 -9 % (through onnx_fp32, -2 %); LiteRT fp32 -1 % with its dynamic-range child +8 %, ncnn +-1 %.
+# channelpad: blazeface (same Xeon): LiteRT fp32 -8 % (fp16w -7 %), tflite_int8 -3 %, aeq -3 %, ORT int8
+# -9 % (onnx_fp32 -2 %), ExecuTorch int8 -6 % but fp32 +2 %, ncnn -2 %. A 1x1 identity conv instead was
+# worse on most routes (LiteRT fp32 +2 %, int8 +3 %, ExecuTorch fp32 +8 %, ncnn +6 %): not kept.
+CHANNELPAD_ROUTES = ("onnx_fp32", "tflite_fp32", "tflite_int8", "tflite_int8_aeq", "executorch_int8")
+AVGPOOL_ROUTES = ("onnx_fp32", "tflite_int8", "tflite_int8_aeq", "executorch_fp32", "executorch_int8")
 
 REWRITES: dict[str, Rewrite] = {
     r.name: r
@@ -62,30 +125,42 @@ REWRITES: dict[str, Rewrite] = {
             "hardswish_relu6",
             "nn.Hardswish -> x * relu6(x + 3) / 6",
             nn.Hardswish,
-            lambda m: Relu6Hardswish(),
+            lambda m, shape: Relu6Hardswish(),
+            HSWISH_ROUTES,
         ),
         Rewrite(
             "hardsigmoid_relu6",
             "nn.Hardsigmoid -> relu6(x + 3) / 6",
             nn.Hardsigmoid,
-            lambda m: Relu6Hardsigmoid(),
+            lambda m, shape: Relu6Hardsigmoid(),
+            HSWISH_ROUTES,
+        ),
+        Rewrite(
+            "channelpad_concat",
+            "ChannelPad (F.pad on channels) -> concat with a zero map",
+            ChannelPad,
+            lambda m, shape: ChannelPadConcat(m, shape),
+            CHANNELPAD_ROUTES,
+        ),
+        Rewrite(
+            "avgpool_conv",
+            "nn.AvgPool2d (padding counted) -> depthwise conv, weights 1/k^2",
+            nn.AvgPool2d,
+            _avgpool_conv,
+            AVGPOOL_ROUTES,
         ),
     )
 }
-AUTO = tuple(
-    REWRITES
-)  # what ``--rewrites auto`` (the default) tries; a rewrite that finds nothing is skipped
-# The artifacts made from the rewritten model: the routes it makes faster, measured in one process on
-# mobilenetv3_small, 1 thread (docs/int8.md). The others keep the model as built, because there the
-# rewrite cost time: ORT fp32 +36 %, ORT int8 +8 %, LiteRT fp32 +10 %, ExecuTorch int8 +49 % (its
-# XNNPACK partition takes int8 h-swish whole).
-GAINS = ("tflite_int8", "tflite_int8_aeq")
+AUTO = tuple(REWRITES)  # what ``--rewrites auto`` (the default) tries; one that finds nothing is skipped
 
 
-def used_by(artifact_id: str) -> bool:
-    """Whether this artifact is made from the rewritten model (``tflite_int8_nhwc`` as ``tflite_int8``)."""
-    base = artifact_id.removesuffix("_io8").removesuffix("_nhwc")
-    return base in GAINS
+def _base(artifact_id: str) -> str:
+    return artifact_id.removesuffix("_io8").removesuffix("_nhwc")
+
+
+def for_artifact(artifact_id: str, applied: Sequence[str] | None) -> tuple[str, ...]:
+    """Which of the applied rewrites this artifact is made with (``tflite_int8_nhwc`` as ``tflite_int8``)."""
+    return tuple(n for n in applied or () if _base(artifact_id) in REWRITES[n].routes)
 
 
 def names(choice: Sequence[str] | str) -> tuple[str, ...]:
@@ -103,17 +178,40 @@ def names(choice: Sequence[str] | str) -> tuple[str, ...]:
     return tuple(items)
 
 
-def apply(model: nn.Module, wanted: Sequence[str]) -> dict[str, int]:
-    """Swap, in place, the modules each wanted rewrite finds; how many each swapped (if any)."""
+def _input_shapes(
+    model: nn.Module, kinds: tuple[type[nn.Module], ...], example: torch.Tensor
+) -> dict[int, tuple]:
+    """The input shape of every module of these kinds, from one forward pass (keyed by ``id``)."""
+    shapes: dict[int, tuple] = {}
+
+    def seen(module: nn.Module, args: tuple) -> None:  # a pre-hook that returns something replaces args
+        shapes.setdefault(id(module), tuple(args[0].shape))
+
+    hooks = [m.register_forward_pre_hook(seen) for m in model.modules() if type(m) in kinds]
+    try:
+        with torch.no_grad():
+            model(example)
+    finally:
+        for h in hooks:
+            h.remove()
+    return shapes
+
+
+def apply(model: nn.Module, wanted: Sequence[str], example: torch.Tensor) -> dict[str, int]:
+    """Swap, in place, the modules each wanted rewrite finds; how many each swapped (if any). A module
+    the forward pass on ``example`` never reaches is left alone."""
+    shapes = _input_shapes(model, tuple(REWRITES[n].finds for n in wanted), example)
     done: dict[str, int] = {}
     for name in wanted:
         rewrite = REWRITES[name]
         count = 0
         for parent in list(model.modules()):
             for child_name, child in list(parent.named_children()):
-                if type(child) is rewrite.finds:
-                    setattr(parent, child_name, rewrite.makes(child))
-                    count += 1
+                if type(child) is rewrite.finds and id(child) in shapes:
+                    made = rewrite.makes(child, shapes[id(child)])
+                    if made is not None:
+                        setattr(parent, child_name, made)
+                        count += 1
         if count:
             done[name] = count
     return done
@@ -131,7 +229,7 @@ def rewrite_proven(
     """Apply the rewrites to ``model`` (in place, a copy of ``built``) and prove it still computes what
     ``built`` does on ``inputs`` (the card's reference images, same batches for both, so only the
     rewrite can differ): the manifest's record, or ValueError naming the change."""
-    applied = apply(model, wanted)
+    applied = apply(model, wanted, torch.from_numpy(inputs[:1].copy()))
     worst = 0.0
     if applied:
         with torch.no_grad():
@@ -149,5 +247,5 @@ def rewrite_proven(
         "float_max_abs": worst,
         "images": int(inputs.shape[0]),
         "limit": EQUAL_MAX_ABS,
-        "used_by": list(GAINS) if applied else [],
+        "used_by": {n: list(REWRITES[n].routes) for n in applied},
     }

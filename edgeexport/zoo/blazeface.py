@@ -28,10 +28,9 @@ from typing import NamedTuple
 
 import torch
 from torch import nn
-from torch.nn import functional as F
 
 from edgeexport.zoo import register_model
-from edgeexport.zoo.layers import Act, ConvBNAct, init_weights
+from edgeexport.zoo.layers import Act, ChannelPad, ConvBNAct, init_weights
 
 KERNEL = 5  # Table 4: every depthwise convolution is 5x5.
 STEM_CHANNELS = 24  # Table 4, row 1: Convolution 5x5x3x24, stride 2 -> 64x64x24
@@ -89,13 +88,11 @@ class BlazeBlock(nn.Module):
         layers.append(ConvBNAct(dw_out, row.out, 1, act=Act.NONE))
         self.convs = nn.Sequential(*layers)
         self.shortcut: nn.Module = nn.MaxPool2d(2, 2) if row.stride == 2 else nn.Identity()
+        self.pad: nn.Module = ChannelPad(self.channel_pad) if self.channel_pad else nn.Identity()
         self.act = nn.ReLU(inplace=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        shortcut = self.shortcut(x)
-        if self.channel_pad:
-            shortcut = F.pad(shortcut, (0, 0, 0, 0, 0, self.channel_pad))
-        return self.act(self.convs(x) + shortcut)
+        return self.act(self.convs(x) + self.pad(self.shortcut(x)))
 
 
 def _stage(in_ch: int, rows: tuple[Blaze, ...]) -> list[nn.Module]:

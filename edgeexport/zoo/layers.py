@@ -12,6 +12,7 @@ from enum import StrEnum
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 
 def make_divisible(value: float, divisor: int = 8, min_value: int | None = None) -> int:
@@ -97,6 +98,18 @@ class SqueezeExcitation(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         scale = self.scale_activation(self.fc2(self.activation(self.fc1(self.avgpool(x)))))
         return x * scale
+
+
+class ChannelPad(nn.Module):
+    """Append ``extra`` zero channels (NCHW dim 1): a residual that widens without a 1x1 conv (BlazeFace).
+    A module, not an inline ``F.pad``, so an export rewrite can find it (export/rewrites.py)."""
+
+    def __init__(self, extra: int) -> None:
+        super().__init__()
+        self.extra = extra
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.pad(x, (0, 0, 0, 0, 0, self.extra))
 
 
 def channel_shuffle(x: torch.Tensor, groups: int) -> torch.Tensor:

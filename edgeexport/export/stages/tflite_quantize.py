@@ -94,7 +94,7 @@ def run(ctx: StageContext, variant: Variant, parent: Path | None, out: Path) -> 
     details: dict[str, Any] = {}
     if variant.id.startswith("tflite_int8_aeq"):
         with tempfile.TemporaryDirectory() as tmp:
-            if ctx.model_for(variant.id) is not ctx.model:
+            if ctx.rewrites_for(variant.id) != ctx.rewrites_for(variant.id.replace("int8_aeq", "fp32")):
                 parent = _rewritten_fp32(ctx, variant, Path(tmp) / "rewritten_fp32.tflite")
                 details["quantized_from"] = "an fp32 .tflite of the rewritten model (config.rewrites)"
             details.update(_static_int8(ctx, variant, parent, out))

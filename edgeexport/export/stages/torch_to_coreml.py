@@ -63,7 +63,7 @@ def run(ctx: StageContext, variant: Variant, parent: Path | None, out: Path) -> 
     names = output_names(ctx)
     with warnings.catch_warnings():
         warnings.simplefilter("always")  # every warning into this artifact's log, not once per process
-        program = torch.export.export(ctx.model, (ctx.example,)).run_decompositions({})
+        program = torch.export.export(ctx.model_for(variant.id), (ctx.example,)).run_decompositions({})
         model = ct.convert(
             program,
             convert_to="mlprogram",

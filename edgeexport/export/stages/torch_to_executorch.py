@@ -69,7 +69,7 @@ def run(ctx: StageContext, variant: Variant, parent: Path | None, out: Path) -> 
         from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
         from executorch.exir import to_edge_transform_and_lower
 
-    module = ctx.model if variant.precision.kind == "fp32" else _quantized(ctx)
+    module = ctx.model_for(variant.id) if variant.precision.kind == "fp32" else _quantized(ctx, variant.id)
     program = torch.export.export(module, (ctx.example,))
     edge = to_edge_transform_and_lower(program, partitioner=[XnnpackPartitioner()])
     details = delegation(edge.exported_program().graph_module)
@@ -77,14 +77,16 @@ def run(ctx: StageContext, variant: Variant, parent: Path | None, out: Path) -> 
     return details
 
 
-def _quantized(ctx: StageContext) -> Any:
+def _quantized(ctx: StageContext, artifact_id: str) -> Any:
     from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (
         XNNPACKQuantizer,
         get_symmetric_quantization_config,
     )
 
     quantizer = XNNPACKQuantizer().set_global(get_symmetric_quantization_config(is_per_channel=True))
-    return pt2e.quantize(ctx.model, ctx.example, quantizer, pt2e.calibration_batches(ctx.calibration))
+    return pt2e.quantize(
+        ctx.model_for(artifact_id), ctx.example, quantizer, pt2e.calibration_batches(ctx.calibration)
+    )
 
 
 def delegation(graph_module: Any) -> dict[str, Any]:

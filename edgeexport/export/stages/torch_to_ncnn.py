@@ -65,7 +65,7 @@ def run(ctx: StageContext, variant: Variant, parent: Path | None, out: Path) -> 
     with tempfile.TemporaryDirectory(prefix="edgeexport-pnnx-") as work:
         folder = Path(work)
         with torch.no_grad():
-            traced = torch.jit.trace(ctx.model, (ctx.example,))
+            traced = torch.jit.trace(ctx.model_for(variant.id), (ctx.example,))
         traced.save(str(folder / "model.pt"))
         param, weights = _pnnx(folder, list(ctx.example.shape), bool(variant.config["fp16_weights"]))
         out.mkdir()

@@ -40,11 +40,11 @@ def output_names(ctx: StageContext) -> list[str]:
     return [f"features_{i}" for i in range(n)]
 
 
-def _dynamo(ctx: StageContext, out: Path, opset: int) -> None:
+def _dynamo(ctx: StageContext, model: Any, out: Path, opset: int) -> None:
     import torch
 
     torch.onnx.export(
-        ctx.model,
+        model,
         (ctx.example,),
         str(out),
         dynamo=True,
@@ -56,11 +56,11 @@ def _dynamo(ctx: StageContext, out: Path, opset: int) -> None:
     )
 
 
-def _torchscript(ctx: StageContext, out: Path, opset: int) -> None:
+def _torchscript(ctx: StageContext, model: Any, out: Path, opset: int) -> None:
     import torch
 
     torch.onnx.export(
-        ctx.model,
+        model,
         (ctx.example,),
         str(out),
         dynamo=False,
@@ -76,13 +76,13 @@ def run(ctx: StageContext, variant: Variant, parent: Path | None, out: Path) -> 
 
     details: dict[str, Any] = {}
     try:
-        _dynamo(ctx, out, variant.config["opset"])
+        _dynamo(ctx, ctx.model_for(variant.id), out, variant.config["opset"])
         details["exporter"] = "torch.export (dynamo)"
     except Exception as error:  # recorded, then the fallback gets its chance
         details["exporter"] = "torchscript (fallback)"
         details["dynamo_error"] = f"{type(error).__name__}: {str(error).splitlines()[0][:300]}"
         details["fallback"] = f"torchscript exporter (torch.export failed: {details['dynamo_error'][:120]})"
-        _torchscript(ctx, out, variant.config["opset"])
+        _torchscript(ctx, ctx.model_for(variant.id), out, variant.config["opset"])
     if out.with_name(out.name + ".data").exists():
         raise ConversionError(
             "the exporter wrote an external-data side file; weights must be inside the .onnx"

@@ -37,7 +37,7 @@ def variants(card: ModelCard, options: ExportOptions) -> list[Variant]:
 def run(ctx: StageContext, variant: Variant, parent: Path | None, out: Path) -> dict[str, Any]:
     import torch
 
-    program = torch.export.export(ctx.model, (ctx.example,))
+    program = torch.export.export(ctx.model_for(variant.id), (ctx.example,))
     buffer = io.BytesIO()
     torch.export.save(program, buffer)
     out.write_bytes(buffer.getvalue())
