@@ -87,6 +87,32 @@ def test_blazeface_channel_padding_becomes_a_concat_with_zeros() -> None:
     assert record["applied"] == {"channelpad_concat": 11} and record["float_max_abs"] == 0.0
 
 
+@pytest.mark.parametrize(("size", "kernel", "stride", "padding"), [(1, 2, 2, 0), (7, 3, 2, 0), (9, 3, 2, 1)])
+def test_a_ceil_mode_max_pool_becomes_floor_mode_over_lowest_float_padding(
+    size: int, kernel: int, stride: int, padding: int
+) -> None:
+    pool = nn.MaxPool2d(kernel, stride, padding, ceil_mode=True)  # googlenet_fmnist's maxpool4 sees 1x1
+    model = nn.Sequential(pool).eval()
+    inputs = np.random.default_rng(size).normal(size=(2, 3, size, size + 1)).astype(np.float32) - 50
+    record = _proven(model, ["maxpool_floor"], inputs)
+    assert record["applied"] == {"maxpool_floor": 1} and record["float_max_abs"] == 0.0
+    assert not model[0].pool.ceil_mode
+
+
+def test_a_max_pool_whose_ceil_mode_adds_nothing_is_left_alone() -> None:
+    model = nn.Sequential(nn.MaxPool2d(3, 1, 1, ceil_mode=True), nn.MaxPool2d(2, 2, ceil_mode=True)).eval()
+    record = _proven(model, ["maxpool_floor"], np.ones((1, 2, 8, 8), np.float32))
+    assert record["applied"] == {}
+
+
+def test_a_rewrite_that_changes_the_output_shape_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    wrong = rewrites.Rewrite("pool_drops_ceil", "", nn.MaxPool2d, lambda m, s: nn.MaxPool2d(2, 2), ())
+    monkeypatch.setitem(rewrites.REWRITES, wrong.name, wrong)
+    model = nn.Sequential(nn.MaxPool2d(2, 2, ceil_mode=True)).eval()
+    with pytest.raises(ValueError, match="changed the float outputs by inf"):
+        _proven(model, [wrong.name], np.zeros((1, 1, 5, 5), np.float32))
+
+
 def test_an_average_pool_that_is_not_a_conv_is_left_alone() -> None:
     kept = [nn.AvgPool2d(3, 2, 1, count_include_pad=False), nn.AvgPool2d(3, 2, 1, ceil_mode=True)]
     for pool in kept:

@@ -83,6 +83,47 @@ class ChannelPadConcat(nn.Module):
         return torch.cat([x, self.zeros.expand(x.shape[0], -1, -1, -1)], 1)
 
 
+LOWEST = float(np.finfo(np.float32).min)  # what the padding holds: no finite float32 is below it
+
+
+class FloorMaxPool(nn.Module):
+    """A ceil-mode max pool as floor mode over an input padded with the lowest float32: the windows ceil
+    mode adds were partly padding already, and a max never picks the padding. ncnn's ceil mode (pnnx
+    writes ``pad_mode=0``) adds a window lying wholly in padding when the input is smaller than the
+    window, whose -FLT_MAX the average pool after it turns into NaN (docs/accuracy.md, googlenet_fmnist)."""
+
+    def __init__(self, pool: nn.MaxPool2d, extra: tuple[int, int]) -> None:
+        super().__init__()
+        k, stride, pad = (_pair(v) for v in (pool.kernel_size, pool.stride or pool.kernel_size, pool.padding))
+        self.pad = (pad[1], pad[1] + extra[1], pad[0], pad[0] + extra[0])  # F.pad: (left, right, top, bottom)
+        self.pool = nn.MaxPool2d(k, stride, 0, pool.dilation)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.pool(F.pad(x, self.pad, value=LOWEST))
+
+
+def _ceil_extra(size: int, k: int, s: int, p: int, d: int) -> int:
+    """How far ceil mode's last window reaches past the padded input (0: ceil mode adds nothing).
+    PyTorch's rule: ceil the window count, but the last window must start inside the input or left pad."""
+    span = d * (k - 1) + 1
+    ceil_out = -(-(size + 2 * p - span) // s) + 1
+    if (ceil_out - 1) * s >= size + p:
+        ceil_out -= 1
+    floor_out = (size + 2 * p - span) // s + 1
+    return (ceil_out - 1) * s + span - (size + 2 * p) if ceil_out > floor_out else 0
+
+
+def _maxpool_floor(pool: nn.Module, shape: tuple[int, ...]) -> nn.Module | None:
+    assert isinstance(pool, nn.MaxPool2d)
+    if not pool.ceil_mode or pool.return_indices or len(shape) != 4:
+        return None
+    k, s, p, d = (
+        _pair(v) for v in (pool.kernel_size, pool.stride or pool.kernel_size, pool.padding, pool.dilation)
+    )
+    extra = (_ceil_extra(shape[2], k[0], s[0], p[0], d[0]), _ceil_extra(shape[3], k[1], s[1], p[1], d[1]))
+    return FloorMaxPool(pool, extra) if any(extra) else None
+
+
 def _pair(v: Any) -> tuple[int, int]:
     return (int(v), int(v)) if isinstance(v, int) else (int(v[0]), int(v[1]))
 
@@ -116,6 +157,8 @@ HSWISH_ROUTES = ("tflite_int8", "tflite_int8_aeq")
 # -9 % (onnx_fp32 -2 %), ExecuTorch int8 -6 % but fp32 +2 %, ncnn -2 %. A 1x1 identity conv instead was
 # worse on most routes (LiteRT fp32 +2 %, int8 +3 %, ExecuTorch fp32 +8 %, ncnn +6 %): not kept.
 CHANNELPAD_ROUTES = ("onnx_fp32", "tflite_fp32", "tflite_int8", "tflite_int8_aeq", "executorch_int8")
+# maxpool: for correctness, not speed: ncnn's ceil mode is wrong when the input is smaller than the window.
+MAXPOOL_ROUTES = ("ncnn_fp32", "ncnn_fp16")
 AVGPOOL_ROUTES = ("onnx_fp32", "tflite_int8", "tflite_int8_aeq", "executorch_fp32", "executorch_int8")
 
 REWRITES: dict[str, Rewrite] = {
@@ -141,6 +184,13 @@ REWRITES: dict[str, Rewrite] = {
             ChannelPad,
             lambda m, shape: ChannelPadConcat(m, shape),
             CHANNELPAD_ROUTES,
+        ),
+        Rewrite(
+            "maxpool_floor",
+            "nn.MaxPool2d(ceil_mode=True) -> pad with the lowest float, then floor mode",
+            nn.MaxPool2d,
+            _maxpool_floor,
+            MAXPOOL_ROUTES,
         ),
         Rewrite(
             "avgpool_conv",
@@ -220,7 +270,9 @@ def apply(model: nn.Module, wanted: Sequence[str], example: torch.Tensor) -> dic
 def _max_abs(a: Any, b: Any) -> float:
     a = a if isinstance(a, tuple | list) else (a,)
     b = b if isinstance(b, tuple | list) else (b,)
-    return max(float((x - y).abs().max()) for x, y in zip(a, b, strict=True))
+    return max(
+        float((x - y).abs().max()) if x.shape == y.shape else np.inf for x, y in zip(a, b, strict=True)
+    )
 
 
 def rewrite_proven(
