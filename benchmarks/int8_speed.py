@@ -52,7 +52,9 @@ def bench(cards: list[str], root: Path, threads: int, out: Path) -> dict:
            "--artifacts", str(root), "--json", str(out)]  # fmt: skip
     for card in cards:
         cmd += ["--model", card]
-    subprocess.run(cmd, check=False)
+    done = subprocess.run(cmd, check=False)
+    if not out.exists():  # the bench said why on stderr (e.g. a card whose export failed)
+        raise SystemExit(f"error: the bench wrote no results (exit {done.returncode}); its message is above")
     return json.loads(out.read_text())
 
 

@@ -7,7 +7,7 @@ import importlib
 import sys
 
 from edgeexport.cli import COMMANDS
-from edgeexport.errors import EdgeExportError
+from edgeexport.errors import EdgeExportError, os_error_line
 
 
 def parser() -> argparse.ArgumentParser:
@@ -37,6 +37,9 @@ def main(argv: list[str] | None = None) -> int:
     except EdgeExportError as error:
         print(f"error: {error}", file=sys.stderr)
         return error.exit_code
+    except OSError as error:  # disk full, a read-only folder, a file where a folder belongs
+        print(f"error: {os_error_line(error)}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -163,6 +164,59 @@ def write_json_atomic(path: Path, data: Any) -> None:
         tmp.write_text(json.dumps(jsonable(data), indent=2, sort_keys=False) + "\n")
 
 
+# A file named by a manifest is one plain name inside the card's folder: never a path, '..' or absolute.
+PLAIN_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+-]*")
+_NEEDED = {"id": str, "format": str, "file": str, "status": str, "precision": dict}
+
+
+def plain_name(name: Any) -> bool:
+    return isinstance(name, str) and bool(PLAIN_NAME.fullmatch(name)) and ".." not in name
+
+
+def read_manifest_file(path: Path) -> dict[str, Any]:
+    """``manifest.json``, checked before anything trusts it: JSON, a table with ``card`` and a list of
+    ``artifacts`` that each have the keys every reader uses, every ``file`` one plain name in the folder.
+    A ManifestError naming the file and what is wrong otherwise."""
+    from edgeexport.errors import ManifestError
+
+    try:
+        text = path.read_text()
+    except OSError as error:
+        raise ManifestError(f"{path}: cannot be read ({error.strerror or error})") from None
+    except UnicodeDecodeError:
+        raise ManifestError(f"{path}: is not text; re-export the card") from None
+    try:
+        data = json.loads(text)
+    except ValueError as error:
+        raise ManifestError(f"{path}: is not valid JSON ({error}); re-export the card") from None
+    problem = _manifest_problem(data)
+    if problem:
+        raise ManifestError(f"{path}: is not an edgeexport manifest ({problem}); re-export the card")
+    return data  # type: ignore[no-any-return]
+
+
+def _manifest_problem(data: Any) -> str | None:
+    if not isinstance(data, dict):
+        return f"a JSON {type(data).__name__}, not a table"
+    if not isinstance(data.get("card"), str):
+        return "no 'card' name"
+    arts = data.get("artifacts")
+    if not isinstance(arts, list):
+        return "'artifacts' is not a list"
+    for i, art in enumerate(arts):
+        if not isinstance(art, dict):
+            return f"artifacts[{i}] is not a table"
+        for key, kind in _NEEDED.items():
+            if not isinstance(art.get(key), kind):
+                return f"artifacts[{i}] has no {key!r}"
+        if not plain_name(art["file"]):
+            return f"artifacts[{i}].file {art['file']!r} is not a plain file name in the card's folder"
+    ref = data.get("reference", {})
+    if not isinstance(ref, dict) or ("file" in ref and not plain_name(ref["file"])):
+        return "'reference' is not a table with a plain file name"
+    return None
+
+
 @dataclass
 class Manifest:
     card: str
@@ -189,10 +243,15 @@ class Manifest:
         path = folder / "manifest.json"
         if not path.exists():
             return None
-        d = json.loads(path.read_text())
+        d = read_manifest_file(path)
         if d.get("manifest_version") != MANIFEST_VERSION:
             return None
-        arts = [Artifact.from_dict(a) for a in d.get("artifacts", [])]
+        try:
+            arts = [Artifact.from_dict(a) for a in d.get("artifacts", [])]
+        except (TypeError, KeyError) as error:  # keys this version does not know, or lacks
+            from edgeexport.errors import ManifestError
+
+            raise ManifestError(f"{path}: an artifact entry this version cannot read ({error})") from None
         return cls(
             card=d["card"],
             reference=d.get("reference", {}),

@@ -39,6 +39,11 @@ class DataError(EdgeExportError):
     """Calibration or evaluation data that cannot be found or read."""
 
 
+class ManifestError(EdgeExportError):
+    """A manifest.json that cannot be read, is not JSON, or is not a manifest (exit 1; export moves it
+    aside and starts a new one)."""
+
+
 class ConversionError(EdgeExportError):
     """A converter stage that failed."""
 
@@ -49,3 +54,10 @@ class ParityError(EdgeExportError):
 
 class RuntimeUnavailable(UsageError):
     """A runtime that cannot run here (package missing, or needs another OS)."""
+
+
+def os_error_line(error: OSError) -> str:
+    """An OSError a command did not expect (disk full, read-only folder, a file where a folder belongs) as
+    the one line the CLI prints: the path and the system's reason, no traceback."""
+    where = " -> ".join(str(f) for f in (error.filename, error.filename2) if f)
+    return f"{where + ': ' if where else ''}{error.strerror or error}"

@@ -109,6 +109,10 @@ def metrics(
         cosines.append(float(np.dot(ref, out)) / denom if denom > 0 else float(np.array_equal(ref, out)))
         if classification:
             r0, o0 = flat_ref[0], flat_out[0]
+            if not np.isfinite(o0).all():  # argmax of all-NaN is 0 on both sides: not an agreement
+                top1.append(False)
+                top5.append(0.0)
+                continue
             top1.append(int(r0.argmax()) == int(o0.argmax()))
             k = min(5, r0.size)
             top5.append(len(set(np.argsort(-r0)[:k]) & set(np.argsort(-o0)[:k])) / k)

@@ -3,6 +3,7 @@ options (formats, precisions and the int8 settings, with their vocabulary) are a
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -69,6 +70,10 @@ class Preprocess:
             raise CardError("preprocess.mean and preprocess.std must have the same length")
         if any(s <= 0 for s in self.std):
             raise CardError("preprocess.std values must be > 0")
+        if self.resize is not None and self.resize < 1:
+            raise CardError(
+                f"preprocess.resize must be a positive size in pixels (or left out), got {self.resize}"
+            )
 
 
 @dataclass(frozen=True)
@@ -91,8 +96,8 @@ class WeightsSpec:
         if self.source in ("file", "package"):
             if not self.path or not self.sha256:
                 raise CardError(f"weights.source = {self.source!r} needs weights.path and weights.sha256")
-            if len(self.sha256) != 64:
-                raise CardError("weights.sha256 must be 64 hex digits")
+            if not re.fullmatch(r"[0-9a-fA-F]{64}", self.sha256):
+                raise CardError("weights.sha256 must be 64 hex digits (sha256sum of the file)")
         if self.source == "package" and not self.package:
             raise CardError("weights.source = 'package' needs weights.package (the distribution name)")
 
@@ -123,6 +128,19 @@ class Tolerance:
     # On labelled evaluation data: the most top-1 accuracy (in percentage points) an artifact may lose
     # against PyTorch fp32. None: reported, not judged.
     accuracy_drop: float | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("fp32_cosine", "fp16_cosine", "int8_cosine", "w8_cosine"):
+            if not 0 < getattr(self, name) <= 1:
+                raise CardError(f"tolerance.{name} must be in (0, 1], got {getattr(self, name)}")
+        if not 0 <= self.int8_top1 <= 1:
+            raise CardError(
+                f"tolerance.int8_top1 must be in [0, 1] (0: reported, not judged), got {self.int8_top1}"
+            )
+        if self.fp32_max_abs <= 0:
+            raise CardError(f"tolerance.fp32_max_abs must be > 0, got {self.fp32_max_abs}")
+        if self.accuracy_drop is not None and self.accuracy_drop < 0:
+            raise CardError(f"tolerance.accuracy_drop must be >= 0 points, got {self.accuracy_drop}")
 
 
 def version_tuple(text: str, what: str) -> tuple[int, ...]:
@@ -165,6 +183,9 @@ class Expect:
     source: str = ""
 
 
+CARD_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")  # also a folder name under artifacts/: no '/' or '..'
+
+
 @dataclass(frozen=True)
 class ModelCard:
     name: str
@@ -181,6 +202,11 @@ class ModelCard:
     target: RuntimeTarget = field(default_factory=RuntimeTarget)
 
     def __post_init__(self) -> None:
+        if not CARD_NAME.fullmatch(self.name):
+            raise _fail(
+                repr(self.name),
+                "a card name is letters, digits, '_', '-' and '.', starting with a letter or digit",
+            )
         if self.preprocess.channel_order == "GRAY" and self.input.channels != 1:
             raise _fail(self.name, "preprocess.channel_order 'GRAY' needs input.shape[1] == 1")
         if self.preprocess.channel_order != "GRAY" and self.input.channels != 3:
@@ -244,6 +270,10 @@ class ExportOptions:
             raise UnknownNameError(
                 f"unknown calibration method {self.calibration_method!r}; use {', '.join(METHODS)}"
             )
+        if not self.formats:
+            raise UsageError(f"no format given: choose from {', '.join(FORMATS)}")
+        if not self.precisions:
+            raise UsageError(f"no precision given: choose from {', '.join(PRECISIONS)}")
         if self.calibration_count is not None and self.calibration_count < 1:
             raise UsageError(f"calibration count must be >= 1, got {self.calibration_count}")
         if self.threads < 1:

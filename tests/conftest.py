@@ -104,3 +104,11 @@ def handmade_card(root: Path) -> Path:
 @pytest.fixture(scope="session")
 def onnx_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return handmade_card(tmp_path_factory.mktemp("handmade"))
+
+
+@pytest.fixture
+def user_cards(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A folder for cards whose ``architecture.name`` is ``fault_models:<builder>`` (tests/fault_models.py),
+    importable in this process."""
+    monkeypatch.syspath_prepend(str(Path(__file__).parent))
+    return tmp_path

@@ -132,7 +132,10 @@ def test_unpack_checks_every_file_against_the_listing(tmp_path: Path) -> None:
 
 
 def test_unpack_checks_artifacts_against_their_export_manifest(tmp_path: Path) -> None:
-    manifest = {"artifacts": [{"file": "m.onnx", "sha256": hashlib.sha256(b"exported").hexdigest()}]}
+    entry = {"id": "onnx_fp32", "format": "onnx", "file": "m.onnx", "status": "ok",
+             "precision": {"weights": "float32", "activations": "float32"},
+             "sha256": hashlib.sha256(b"exported").hexdigest()}  # fmt: skip
+    manifest = {"card": "m", "artifacts": [entry]}
     archive = _archive(tmp_path / "x.tgz", [
         _file("bundle/artifacts/m/manifest.json", json.dumps(manifest).encode()),
         _file("bundle/artifacts/m/m.onnx", b"tampered"),

@@ -47,7 +47,7 @@ def one_line(out: subprocess.CompletedProcess[str], *words: str) -> None:
         (["edgeexport.bench", "--runtime", "onnxrutime"], ["did you mean 'onnxruntime'"]),
         (["edgeexport.bench", "--threads", "0"], ["--threads must be >= 1"]),
         (["edgeexport.bench", "compare", "missing-a.json", "missing-b.json"], ["cannot read a bench result"]),
-        (["edgeexport.bench", "unpack", "missing.tar.gz"], ["not a tar archive"]),
+        (["edgeexport.bench", "unpack", "missing.tar.gz"], ["missing.tar.gz: no such file"]),
     ],
 )
 def test_usage_errors_exit_2(argv: list[str], words: list[str], tmp_path: Path) -> None:

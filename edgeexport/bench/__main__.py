@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -26,16 +28,18 @@ from typing import Any
 
 from edgeexport.bench import files
 from edgeexport.defaults import THREADS_HELP, artifacts_root, default_threads, results_dir
-from edgeexport.errors import EdgeExportError, UsageError
+from edgeexport.errors import EdgeExportError, UsageError, os_error_line
 
 SUBCOMMANDS = ("compare", "bundle", "unpack", "parity", "predict")
 
 
-def _positive(kind: Callable[[str], Any]) -> Callable[[str], Any]:
+def _positive(kind: Callable[[str], Any], zero: bool = True) -> Callable[[str], Any]:
+    """A finite number >= 0 (or > 0 when ``zero`` is False): NaN and inf are refused too."""
+
     def parse(text: str) -> Any:
         value = kind(text)
-        if value < 0:
-            raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
+        if not math.isfinite(value) or value < 0 or (value == 0 and not zero):
+            raise argparse.ArgumentTypeError(f"must be a finite number {'>=' if zero else '>'} 0, got {text}")
         return value
 
     return parse
@@ -59,7 +63,9 @@ def run_parser() -> argparse.ArgumentParser:
     p.add_argument("--min-time", type=_positive(float), default=2.0, help="seconds of timed runs, at least")
     p.add_argument("--warmup-runs", type=_positive(int), default=10)
     p.add_argument("--warmup-time", type=_positive(float), default=0.5, help="seconds of warm-up, at least")
-    p.add_argument("--timeout", type=float, default=1800.0, help="seconds per artifact process")
+    p.add_argument(
+        "--timeout", type=_positive(float, zero=False), default=1800.0, help="seconds per artifact process"
+    )
     p.add_argument(
         "--profile",
         action="store_true",
@@ -148,6 +154,24 @@ def on_device(args: argparse.Namespace, settings: dict[str, Any]) -> int:
     return code
 
 
+def _save(report: Any, folder: Path, name: str, doc: dict[str, Any]) -> tuple[Path, list[str]]:
+    """Write the results under ``folder``; when that fails (read-only, full, a file), under the temp folder
+    instead, so a run is never lost: (where they went, what could not be written)."""
+    lost: list[str] = []
+    for where in (folder, Path(tempfile.gettempdir()) / "edgeexport-results"):
+        out = where / f"{name}.json"
+        k = 1
+        while out.exists():
+            k += 1
+            out = where / f"{name}-{k}.json"
+        try:
+            report.write_json(out, doc)
+            return out, lost
+        except OSError as error:
+            lost.append(f"{out}: {error.strerror or error}")
+    raise EdgeExportError(f"could not write the results anywhere: {'; '.join(lost)}")
+
+
 def finish(args: argparse.Namespace, doc: dict[str, Any]) -> int:
     """Print the table, save the document (results dir, --json, --csv) and say where it went."""
     from edgeexport.bench import report, runner
@@ -175,17 +199,17 @@ def finish(args: argparse.Namespace, doc: dict[str, Any]) -> int:
             )
     stamp = time.strftime("%Y%m%d-%H%M%S")
     label = args.runtime + ("-device" if doc.get("device") else "")
-    out = args.results_dir / f"{stamp}-{label}.json"
-    k = 1
-    while out.exists():
-        k += 1
-        out = args.results_dir / f"{stamp}-{label}-{k}.json"
-    report.write_json(out, doc)
-    if args.json:
-        report.write_json(args.json, doc)
-    if args.csv:
-        report.write_csv(args.csv, doc)
+    out, lost = _save(report, args.results_dir, f"{stamp}-{label}", doc)
+    for extra, write in ((args.json, report.write_json), (args.csv, report.write_csv)):
+        if extra:
+            try:
+                write(extra, doc)
+            except OSError as error:
+                lost.append(f"{extra}: {error.strerror or error}")
     print(f"results: {out}")
+    if lost:  # measured, shown and saved somewhere: still a failure to do what was asked
+        print(f"error: could not write {'; '.join(lost)}", file=sys.stderr)
+        return 1
     cards = sorted({r["card"] for r in results if r["card"] != "file"})
     if cards:
         where = f" --results {out}" if args.results_dir.resolve() != results_dir().resolve() else ""
@@ -217,13 +241,18 @@ def compare(argv: list[str]) -> int:
     p.add_argument("--json", action="store_true", help="print the comparison as JSON, not a table")
     args = p.parse_args(argv)
     a, b = report.load_json(args.a), report.load_json(args.b)
-    rows = report.compare(a, b)
-    if not rows:
-        raise UsageError(f"{args.a} and {args.b} have no artifact in common (with samples)")
-    if args.json:
-        print(json.dumps({"a": str(args.a), "b": str(args.b), "rows": rows}, indent=2))
-        return 0
-    report.print_compare(rows, a, b, (str(args.a), str(args.b)))
+    try:
+        rows = report.compare(a, b)
+        if not rows:
+            raise UsageError(f"{args.a} and {args.b} have no artifact in common (with samples)")
+        if args.json:
+            print(json.dumps({"a": str(args.a), "b": str(args.b), "rows": rows}, indent=2))
+            return 0
+        report.print_compare(rows, a, b, (str(args.a), str(args.b)))
+    except (KeyError, TypeError, ValueError, AttributeError) as error:  # a result edited or cut by hand
+        raise UsageError(
+            f"{args.a} or {args.b} is not a complete bench result ({type(error).__name__}: {error})"
+        ) from None
     return 0
 
 
@@ -283,6 +312,9 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print(f"error: {error}", file=sys.stderr)
         return code
+    except OSError as error:
+        print(f"error: {os_error_line(error)}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -21,10 +21,12 @@ import shutil
 import tarfile
 import tempfile
 import time
+import zlib
 from pathlib import Path, PurePosixPath
 
+from edgeexport.artifact import read_manifest_file
 from edgeexport.bench import DEVICE_SIDE, PACKAGE_PARENT
-from edgeexport.bench.targets import read_manifest, select_cards
+from edgeexport.bench.targets import read_manifest, reference_problem, select_cards
 from edgeexport.errors import EdgeExportError, UsageError
 from edgeexport.runtimes import executorch
 
@@ -86,6 +88,9 @@ def bundle(
         dest = f"artifacts/{name}"
         files[f"{dest}/manifest.json"] = folder / "manifest.json"
         reference = manifest["reference"].get("file", "reference.npz")
+        problem = reference_problem(folder, manifest)
+        if problem:
+            raise EdgeExportError(problem)
         files[f"{dest}/{reference}"] = folder / reference
         for entry in manifest["artifacts"]:
             path = folder / entry["file"]
@@ -201,7 +206,15 @@ def _check_manifests(staging: Path, sums: dict[str, str]) -> None:
 
     for manifest_path in staging.glob("artifacts/*/manifest.json"):
         card = manifest_path.parent.name
-        for entry in json.loads(manifest_path.read_text()).get("artifacts", []):
+        try:
+            manifest = read_manifest_file(manifest_path)
+        except EdgeExportError as error:
+            raise UnsafeArchiveError(f"refusing the archive: {error}") from None
+        ref = manifest.get("reference") or {}
+        ref_rel = f"artifacts/{card}/{ref.get('file', 'reference.npz')}"
+        if ref.get("sha256") and sums.get(ref_rel) != ref["sha256"]:
+            raise UnsafeArchiveError(f"refusing {ref_rel}: missing, or not the file {card}'s manifest lists")
+        for entry in manifest["artifacts"]:
             rel = f"artifacts/{card}/{entry.get('file')}"
             folder = staging / rel
             digest = sums.get(rel) or (sha256_path(folder) if folder.is_dir() else None)
@@ -215,8 +228,19 @@ def unpack(archive: Path, into: Path | None = None) -> list[Path]:
     Returns the top folder. On any refusal nothing is left in ``into`` (the staging folder is removed).
     """
     target = (into or Path.cwd()).resolve()
+    if not archive.exists():
+        raise UsageError(f"{archive}: no such file")
     if not archive.is_file() or not tarfile.is_tarfile(archive):
         raise UsageError(f"{archive}: not a tar archive; make one with `edgeexport.bench bundle`")
+    if target.exists() and not target.is_dir():
+        raise UsageError(f"--into {target} is a file, not a folder")
+    try:
+        return _unpack(archive, target)
+    except (tarfile.TarError, EOFError, zlib.error) as error:  # the staging folder is already removed
+        raise UsageError(f"{archive}: truncated or corrupt archive ({error}); nothing was unpacked") from None
+
+
+def _unpack(archive: Path, target: Path) -> list[Path]:
     with tarfile.open(archive, "r:*") as tar:
         top, files = check_members(tar.getmembers())
         listed = _listed(tar, top, files)

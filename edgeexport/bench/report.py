@@ -37,11 +37,21 @@ def write_json(path: Path, doc: dict[str, Any]) -> None:
 
 def load_json(path: Path) -> dict[str, Any]:
     try:
-        doc: dict[str, Any] = json.loads(Path(path).read_text())
-    except (OSError, json.JSONDecodeError) as error:
+        doc = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as error:  # ValueError: not JSON, or not text at all
         raise UsageError(f"{path}: cannot read a bench result ({error})") from None
+    if not isinstance(doc, dict):
+        raise UsageError(f"{path}: a JSON {type(doc).__name__}, not a bench result")
     if doc.get("schema") != SCHEMA:
         raise UsageError(f"{path}: schema {doc.get('schema')!r}, expected {SCHEMA!r}")
+    results = doc.get("results")
+    needed = ("card", "artifact", "runtime", "status")
+    if not isinstance(results, list) or not all(
+        isinstance(r, dict) and all(k in r for k in needed) for r in results
+    ):
+        raise UsageError(
+            f"{path}: its 'results' are not a list of bench results (each with {', '.join(needed)})"
+        )
     return doc
 
 

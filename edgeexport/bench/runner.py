@@ -20,6 +20,7 @@ from edgeexport.bench.targets import (
     adapter_options,
     filter_artifacts,
     read_manifest,
+    reference_problem,
     select_cards,
     targets,
 )
@@ -27,7 +28,7 @@ from edgeexport.errors import EdgeExportError, UnknownNameError
 from edgeexport.registry import suggest
 from edgeexport.runtimes import RUNTIMES, adapter
 
-FATAL = ("error", "crashed", "timeout", "sha256 mismatch")
+FATAL = ("error", "crashed", "timeout", "sha256 mismatch", "missing")
 
 
 class NothingToDo(EdgeExportError):
@@ -95,6 +96,7 @@ def runtime_options(name: str, ort_provider: str, xnnpack: bool, *, local: bool 
 class Plan:
     targets: list[Target] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    references: dict[str, str] = field(default_factory=dict)  # card -> what is wrong with its reference.npz
 
 
 def plan(root: Path, runtimes: list[str], models: list[str] | None, artifacts: list[str] | None) -> Plan:
@@ -108,6 +110,10 @@ def plan(root: Path, runtimes: list[str], models: list[str] | None, artifacts: l
     manifests = {name: read_manifest(folder) for name, folder in cards.items()}
     known = [a["id"] for m in manifests.values() for a in m["artifacts"]]
     result = Plan()
+    for name, folder in cards.items():
+        problem = reference_problem(folder, manifests[name])
+        if problem:
+            result.references[name] = problem
     for runtime in runtimes:
         for name, folder in cards.items():
             found, skipped = targets(runtime, folder, manifests[name])
@@ -188,10 +194,15 @@ def execute(the_plan: Plan, settings: dict[str, Any], options: dict[str, dict[st
     with context:
         for target in the_plan.targets:
             describe(f"{target.card}/{target.artifact} ({target.runtime})")
-            verified = _verify(target)
             own = adapter_options(target, options[target.runtime])
             child = dict(settings, options=own)
-            if verified is False:
+            missing = not Path(target.path).exists()
+            verified = None if missing else _verify(target)
+            if missing:
+                raw = {"status": "missing", "reason": f"{target.path} is listed in the manifest but missing"}
+            elif target.card in the_plan.references:
+                raw = {"status": "sha256 mismatch", "reason": the_plan.references[target.card]}
+            elif verified is False:
                 raw = {
                     "status": "sha256 mismatch",
                     "reason": f"{target.path} differs from its manifest entry",

@@ -9,12 +9,11 @@ reference point.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from edgeexport.artifact import MANIFEST_VERSION, Precision
+from edgeexport.artifact import MANIFEST_VERSION, Precision, read_manifest_file
 from edgeexport.errors import EdgeExportError, UnknownNameError
 from edgeexport.registry import suggest
 from edgeexport.runtimes import RUNTIMES, artifact_options
@@ -51,7 +50,7 @@ def exported_cards(root: Path) -> dict[str, Path]:
 
 
 def read_manifest(folder: Path) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((folder / "manifest.json").read_text())
+    data = read_manifest_file(folder / "manifest.json")
     if data.get("manifest_version") != MANIFEST_VERSION:
         raise EdgeExportError(
             f"{folder / 'manifest.json'}: manifest version {data.get('manifest_version')!r}, "
@@ -102,10 +101,9 @@ def targets(runtime: str, folder: Path, manifest: dict[str, Any]) -> tuple[list[
         if not entry.get("sha256"):
             skipped.append(f"{card}/{entry['id']}: not written ({entry.get('reason') or entry['status']})")
             continue
-        if not path.exists():
-            why = "failed at export, not in this bundle" if entry["status"] == "failed" else "is missing"
-            skipped.append(f"{card}/{entry['id']}: {entry['file']} {why}")
-            continue
+        if not path.exists() and entry["status"] == "failed":
+            skipped.append(f"{card}/{entry['id']}: {entry['file']} failed at export, not in this bundle")
+            continue  # a file the manifest says is there but is not: the runner reports it as missing
         kind = _kind(entry)
         limits, source = limits_for(manifest, entry, kind)
         found.append(
@@ -129,6 +127,20 @@ def targets(runtime: str, folder: Path, manifest: dict[str, Any]) -> tuple[list[
             )
         )
     return found, skipped
+
+
+def reference_problem(folder: Path, manifest: dict[str, Any]) -> str | None:
+    """None when the card's reference.npz is the one its manifest recorded, else what is wrong: every
+    parity verdict is judged against it, so a replaced or damaged one must not make anything "ok"."""
+    from edgeexport.artifact import sha256_path
+
+    ref = manifest.get("reference") or {}
+    path = folder / ref.get("file", "reference.npz")
+    if not path.is_file():
+        return f"{path} is missing: re-export {manifest['card']} (or re-make the bundle)"
+    if ref.get("sha256") and sha256_path(path) != ref["sha256"]:
+        return f"{path} differs from its manifest entry (sha256): re-export {manifest['card']}"
+    return None
 
 
 def adapter_options(target: Target, options: dict[str, Any]) -> dict[str, Any]:

@@ -22,6 +22,7 @@ import numpy as np
 from edgeexport import data, parity, runtimes
 from edgeexport.artifact import Artifact, Manifest, atomic_output, output_to, sha256_path, size_of
 from edgeexport.export import compat, reference, rewrites, stages
+from edgeexport.export import folder as card_folder
 from edgeexport.export.context import StageContext, Validation
 from edgeexport.spec import FORMATS, ExportOptions, ModelCard, RuntimeTarget
 
@@ -313,8 +314,14 @@ def export_with_context(
 ) -> tuple[Manifest, ExportRun]:
     """``export``, also returning its run (model, calibration and reference data) for benchmarks."""
     log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
+    with card_folder.exclusive(options.root, card.name, log):
+        return _export(card, options, log)
+
+
+def _export(card: ModelCard, options: ExportOptions, log: Any) -> tuple[Manifest, ExportRun]:
     run, reference = prepare(card, options, log)
-    old = Manifest.load(run.folder)
+    card_folder.sweep(run.folder, log)
+    old = card_folder.old_manifest(run.folder, log)
     target = run.target
     manifest = Manifest(card=card.name, reference=reference, target=dict(vars(target)))
     todo = _todo(card, run.stage.options)

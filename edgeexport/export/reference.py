@@ -16,6 +16,7 @@ import numpy as np
 
 from edgeexport import data
 from edgeexport.artifact import atomic_output, sha256_path
+from edgeexport.errors import CardError
 from edgeexport.spec import ModelCard
 
 MAX_IDS_IN_MANIFEST = 100
@@ -45,8 +46,6 @@ def top1(outputs: list[list[np.ndarray]], labels: np.ndarray | None) -> float | 
 def compute(card: ModelCard, model: Any, batch: int = 1) -> Reference:
     import torch
 
-    from edgeexport.zoo.complexity import outputs_as_tuple
-
     images = data.load(card.data.evaluation or card.data.calibration, "test")
     inputs = data.preprocess_batch(list(images.images), card.preprocess, card.input)
     outputs: list[list[np.ndarray]] = []
@@ -57,13 +56,39 @@ def compute(card: ModelCard, model: Any, batch: int = 1) -> Reference:
     try:
         with torch.no_grad():
             for start in range(0, inputs.shape[0], batch):
-                out = outputs_as_tuple(model(torch.from_numpy(inputs[start : start + batch])))
+                out = _outputs(card, model(torch.from_numpy(inputs[start : start + batch])))
                 arrays = [o.numpy() for o in out]
                 for i in range(arrays[0].shape[0]):
                     outputs.append([a[i : i + 1].copy() for a in arrays])
     finally:
         torch.set_num_threads(threads)
-    return Reference(inputs, outputs, images.labels, images.ids, images.name, images.digest())
+    ref = Reference(inputs, outputs, images.labels, images.ids, images.name, images.digest())
+    check_finite(card, ref)
+    return ref
+
+
+def _outputs(card: ModelCard, result: Any) -> tuple[Any, ...]:
+    """The model's outputs as a tuple of tensors, or a CardError naming what forward returned."""
+    from edgeexport.zoo.complexity import outputs_as_tuple
+
+    try:
+        out = outputs_as_tuple(result)
+    except TypeError:
+        raise CardError(
+            f"{card.path}: the model's forward returned {type(result).__name__}; it must return a tensor "
+            "or a tuple/list of tensors"
+        ) from None
+    return out
+
+
+def check_finite(card: ModelCard, ref: Reference) -> None:
+    """NaN or Inf from PyTorch itself is the model's fault, not a converter's: fail the card, named."""
+    bad = sum(1 for sample in ref.outputs if not all(np.isfinite(o).all() for o in sample))
+    if bad:
+        raise CardError(
+            f"{card.path}: the PyTorch model outputs NaN or Inf on {bad} of {len(ref.outputs)} reference "
+            "images: check its weights and preprocess (nothing was exported)"
+        )
 
 
 def write(ref: Reference, folder: Path) -> Path:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from edgeexport.artifact import read_manifest_file
 from edgeexport.bench import SCHEMA
 from edgeexport.errors import UsageError
 
@@ -75,12 +76,31 @@ def read_run(path: Path, card: str, doc: dict[str, Any]) -> Run | None:
     )
 
 
+def current(results: list[Any], manifest: dict[str, Any]) -> tuple[list[dict[str, Any]], list[str]]:
+    """The results that measured the files this export lists; the others (an artifact since re-exported,
+    or one the manifest does not have) are named, never used to recommend anything."""
+    files = {a["id"]: a.get("sha256") for a in manifest["artifacts"]}
+    kept, stale = [], []
+    for r in results:
+        if not isinstance(r, dict) or not isinstance(r.get("artifact"), str):
+            stale.append("a result entry without an artifact id")
+        elif r["artifact"] not in files:
+            stale.append(f"{r['artifact']}: not in this export's manifest")
+        elif r.get("sha256") and files[r["artifact"]] and r["sha256"] != files[r["artifact"]]:
+            stale.append(
+                f"{r['artifact']}: measured another file than the one exported now (re-run the bench)"
+            )
+        else:
+            kept.append(r)
+    return kept, stale
+
+
 def gather(card: str, root: Path, result_files: list[Path]) -> Facts:
     folder = root / card
     path = folder / "manifest.json"
     if not path.is_file():
         raise UsageError(f"no export of {card!r} under {root}; run `make export MODEL={card}` first")
-    facts = Facts(card, folder, json.loads(path.read_text()))
+    facts = Facts(card, folder, read_manifest_file(path))
     for saved in sorted(folder.glob("doctor-*.json")):
         try:
             facts.doctor.append(json.loads(saved.read_text()))
@@ -89,16 +109,21 @@ def gather(card: str, root: Path, result_files: list[Path]) -> Facts:
     for file in sorted(set(result_files)):
         try:
             doc = json.loads(file.read_text())
+            if not isinstance(doc, dict):
+                raise ValueError(f"a JSON {type(doc).__name__}, not a bench result")
             if doc.get("schema") == ARM_SCHEMA:
                 if doc.get("card") == card and (facts.arm is None or doc["created"] >= facts.arm["created"]):
                     facts.arm = doc
                 continue
             run = read_run(file, card, doc)
-        except (OSError, ValueError, KeyError, TypeError) as error:
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
             facts.skipped.append(f"{file}: {error}")
             continue
         if run is not None:
-            facts.runs.append(run)
+            run.results, stale = current(run.results, facts.manifest)
+            facts.skipped += [f"{file}: {line}" for line in stale]
+            if run.results:
+                facts.runs.append(run)
     facts.runs.sort(key=lambda r: (r.created, str(r.source)))
     return facts
 

@@ -33,12 +33,18 @@ def _builder(card: ModelCard) -> zoo.Builder:
 def build_architecture(card: ModelCard) -> nn.Module:
     """The architecture with its seeded initialisation (no weights, no BatchNorm calibration)."""
     torch.manual_seed(card.weights.seed)
+    name = card.architecture.name
     try:
         model = _builder(card)(**card.architecture.args)
     except TypeError as error:
-        raise CardError(
-            f"{card.path}: architecture.args do not fit {card.architecture.name!r}: {error}"
-        ) from None
+        raise CardError(f"{card.path}: architecture.args do not fit {name!r}: {error}") from None
+    except (ValueError, KeyError) as error:  # the zoo's families name a bad value (variant = "smal")
+        raise CardError(f"{card.path}: architecture.args: {str(error).strip(chr(39))}") from None
+    except Exception as error:  # a user's builder that raises: its error, named, one line
+        first = (str(error).strip().splitlines() or [""])[0]
+        raise CardError(f"{card.path}: {name} raised {type(error).__name__}: {first}") from None
+    if not isinstance(model, nn.Module):
+        raise CardError(f"{card.path}: {name} returned a {type(model).__name__}, not a torch.nn.Module")
     return model.eval()
 
 

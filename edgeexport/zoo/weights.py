@@ -6,6 +6,7 @@ Files are only ever read with ``torch.load(..., weights_only=True)``: no pickled
 from __future__ import annotations
 
 import hashlib
+import pickle
 from importlib import metadata
 from pathlib import Path
 
@@ -50,10 +51,31 @@ def load_state_dict(spec: WeightsSpec, root: Path | None = None) -> dict[str, to
     path = weights_path(spec, root)
     if not path.exists():
         raise WeightsError(f"weights file {path} does not exist")
+    if not path.is_file():
+        raise WeightsError(
+            f"weights path {path} is a folder, not a file: give the .pt/.pth file in weights.path"
+        )
     digest = sha256_file(path)
     if digest != spec.sha256:
         raise WeightsError(f"weights file {path} has sha256 {digest}, the card expects {spec.sha256}")
-    state = torch.load(path, map_location="cpu", weights_only=True)
+    return read_state_dict(path)
+
+
+def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
+    """A state_dict from a torch file, tensors only (``weights_only=True``): a file that holds code or
+    objects is refused, never run, and a damaged one is named."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise WeightsError(
+            f"weights file {path} holds pickled objects or code, not only tensors: refused, never run "
+            "(save the weights alone: torch.save(model.state_dict(), path))"
+        ) from None
+    except (RuntimeError, EOFError, ValueError, OSError) as error:
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise WeightsError(
+            f"weights file {path} is not a readable torch file ({first}): truncated?"
+        ) from None
     if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
         state = state["state_dict"]
     if not isinstance(state, dict):
