@@ -189,6 +189,11 @@ def read_manifest_file(path: Path) -> dict[str, Any]:
         data = json.loads(text)
     except ValueError as error:
         raise ManifestError(f"{path}: is not valid JSON ({error}); re-export the card") from None
+    if isinstance(data, dict) and data.get("manifest_version", MANIFEST_VERSION) != MANIFEST_VERSION:
+        raise ManifestError(
+            f"{path}: manifest version {data['manifest_version']!r}, this edgeexport reads "
+            f"{MANIFEST_VERSION}; re-export the card"
+        )
     problem = _manifest_problem(data)
     if problem:
         raise ManifestError(f"{path}: is not an edgeexport manifest ({problem}); re-export the card")

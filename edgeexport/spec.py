@@ -202,10 +202,10 @@ class ModelCard:
     target: RuntimeTarget = field(default_factory=RuntimeTarget)
 
     def __post_init__(self) -> None:
-        if not CARD_NAME.fullmatch(self.name):
+        if not CARD_NAME.fullmatch(self.name) or ".." in self.name or self.name.endswith("."):
             raise _fail(
                 repr(self.name),
-                "a card name is letters, digits, '_', '-' and '.', starting with a letter or digit",
+                "a card name is letters, digits, '_', '-' and single '.', from a letter or digit to one",
             )
         if self.preprocess.channel_order == "GRAY" and self.input.channels != 1:
             raise _fail(self.name, "preprocess.channel_order 'GRAY' needs input.shape[1] == 1")

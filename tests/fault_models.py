@@ -26,6 +26,10 @@ def raises() -> nn.Module:
     raise RuntimeError("CUDA driver not found\nsecond line of a long message")
 
 
+def raises_value() -> nn.Module:
+    raise ValueError("width must be one of 0.5, 1.0")
+
+
 def not_a_module() -> object:
     return {"weights": [1, 2, 3]}
 

@@ -46,10 +46,12 @@ def test_a_sha256_that_is_not_hex_is_refused(tmp_path: Path) -> None:
         cards.load_card_file(write_card(tmp_path, tiny(extra=extra)))
 
 
-def test_a_card_named_dotdot_is_refused(tmp_path: Path) -> None:
-    """case 7g: its name is the folder under artifacts/: '..' would write beside it."""
-    with pytest.raises(CardError, match=r"'\.\.': a card name is letters, digits"):
-        cards.load_card_file(write_card(tmp_path, tiny(name=".."), name=".."))
+@pytest.mark.parametrize("name", ["..", "v1.", "a..b"])
+def test_a_card_name_that_is_not_a_plain_folder_name_is_refused(tmp_path: Path, name: str) -> None:
+    """case 7g: the name is the folder under artifacts/: '..' wrote beside it, and 'v1.' would name files
+    'v1..onnx_fp32.onnx' that the manifest check then refuses."""
+    with pytest.raises(CardError, match=r"a card name is letters, digits"):
+        cards.load_card_file(write_card(tmp_path, tiny(name=name), name=name))
 
 
 def test_a_negative_resize_is_refused(tmp_path: Path) -> None:
@@ -136,6 +138,7 @@ def test_a_weights_file_that_holds_code_is_refused_not_run(
     ("builder_name", "words"),
     [
         ("raises", r"fault_models:raises raised RuntimeError: CUDA driver not found$"),
+        ("raises_value", r"fault_models:raises_value raised ValueError: width must be one of 0.5, 1.0$"),
         ("not_a_module", r"fault_models:not_a_module returned a dict, not a torch.nn.Module"),
     ],
 )

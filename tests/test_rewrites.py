@@ -41,7 +41,7 @@ def test_a_rewrite_that_changes_the_outputs_is_refused(monkeypatch: pytest.Monke
     monkeypatch.setitem(rewrites.REWRITES, wrong.name, wrong)
     model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU()).eval()
     inputs = np.random.default_rng(1).normal(size=(2, 3, 8, 8)).astype(np.float32)
-    with pytest.raises(ValueError, match=r"changed the float outputs by .* --rewrites none"):
+    with pytest.raises(rewrites.RewriteError, match=r"changed the float outputs by .* --rewrites none"):
         _proven(model, [wrong.name], inputs)
 
 
@@ -105,11 +105,20 @@ def test_a_max_pool_whose_ceil_mode_adds_nothing_is_left_alone() -> None:
     assert record["applied"] == {}
 
 
+def test_a_pool_instance_shared_by_layers_of_two_sizes_is_left_alone() -> None:
+    pool = nn.MaxPool2d(2, 2, ceil_mode=True)
+    model = nn.Sequential(pool, nn.Conv2d(3, 3, 1), pool).eval()  # 9x9 -> 5x5 -> 3x3: two shapes, one module
+    record = _proven(model, ["maxpool_floor"], np.ones((1, 3, 9, 9), np.float32))
+    assert record["applied"] == {} and model[0] is pool
+
+
 def test_a_rewrite_that_changes_the_output_shape_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     wrong = rewrites.Rewrite("pool_drops_ceil", "", nn.MaxPool2d, lambda m, s: nn.MaxPool2d(2, 2), ())
     monkeypatch.setitem(rewrites.REWRITES, wrong.name, wrong)
     model = nn.Sequential(nn.MaxPool2d(2, 2, ceil_mode=True)).eval()
-    with pytest.raises(ValueError, match="changed the float outputs by inf"):
+    with pytest.raises(
+        rewrites.RewriteError, match=r"changed an output.s shape: export with --rewrites none"
+    ):
         _proven(model, [wrong.name], np.zeros((1, 1, 5, 5), np.float32))
 
 

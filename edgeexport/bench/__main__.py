@@ -125,7 +125,7 @@ def planned(args: argparse.Namespace, names: list[str], notes: list[str]) -> Any
     plan = runner.plan(args.artifacts, names, args.model, args.artifact)
     for note in notes + plan.notes:
         print(note, file=sys.stderr)
-    if not plan.targets:
+    if not plan.targets and not plan.missing:
         raise runner.NothingToDo(f"{args.runtime}: nothing to run under {args.artifacts} for that choice", 1)
     return plan
 

@@ -13,9 +13,11 @@ against ``BUNDLE.json`` and the export manifests, and only then renames the fold
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
 import json
+import lzma
 import os
 import shutil
 import tarfile
@@ -236,7 +238,13 @@ def unpack(archive: Path, into: Path | None = None) -> list[Path]:
         raise UsageError(f"--into {target} is a file, not a folder")
     try:
         return _unpack(archive, target)
-    except (tarfile.TarError, EOFError, zlib.error) as error:  # the staging folder is already removed
+    except (
+        tarfile.TarError,
+        EOFError,
+        zlib.error,
+        gzip.BadGzipFile,
+        lzma.LZMAError,
+    ) as error:  # the staging folder is already removed
         raise UsageError(f"{archive}: truncated or corrupt archive ({error}); nothing was unpacked") from None
 
 

@@ -172,6 +172,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     for note in plan.notes:
         print(note, file=sys.stderr)
+    for problem in plan.references.values():  # outputs judged against another reference mean nothing
+        print(f"error: {problem}", file=sys.stderr)
+    if plan.references or plan.missing:
+        return 1
     if not plan.targets:
         print(f"{args.runtime}: nothing to run under {args.artifacts} for that choice", file=sys.stderr)
         return 1

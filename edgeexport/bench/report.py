@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +32,14 @@ CSV_COLUMNS = (
 
 
 def write_json(path: Path, doc: dict[str, Any]) -> None:
+    """Under a temporary name, then renamed: a full disk leaves no half-written result."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(jsonable(doc), indent=1) + "\n")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(json.dumps(jsonable(doc), indent=1) + "\n")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def load_json(path: Path) -> dict[str, Any]:

@@ -97,6 +97,7 @@ class Plan:
     targets: list[Target] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     references: dict[str, str] = field(default_factory=dict)  # card -> what is wrong with its reference.npz
+    missing: list[Target] = field(default_factory=list)  # listed in a manifest, not on disk: reported
 
 
 def plan(root: Path, runtimes: list[str], models: list[str] | None, artifacts: list[str] | None) -> Plan:
@@ -117,7 +118,12 @@ def plan(root: Path, runtimes: list[str], models: list[str] | None, artifacts: l
     for runtime in runtimes:
         for name, folder in cards.items():
             found, skipped = targets(runtime, folder, manifests[name])
-            result.targets += filter_artifacts(found, artifacts, known)
+            for target in filter_artifacts(found, artifacts, known):
+                if Path(target.path).exists():
+                    result.targets.append(target)
+                else:
+                    result.missing.append(target)
+                    skipped.append(f"{name}/{target.artifact}: {Path(target.path).name} is missing")
             result.notes += [f"{runtime}: skipping {line}" for line in skipped]
     return result
 
@@ -190,9 +196,9 @@ def _progress(total: int) -> tuple[AbstractContextManager[Any], Callable[[str], 
 
 def execute(the_plan: Plan, settings: dict[str, Any], options: dict[str, dict[str, Any]]) -> list[dict]:
     results = []
-    context, describe, advance = _progress(len(the_plan.targets))
+    context, describe, advance = _progress(len(the_plan.targets) + len(the_plan.missing))
     with context:
-        for target in the_plan.targets:
+        for target in the_plan.missing + the_plan.targets:
             describe(f"{target.card}/{target.artifact} ({target.runtime})")
             own = adapter_options(target, options[target.runtime])
             child = dict(settings, options=own)

@@ -103,7 +103,12 @@ def targets(runtime: str, folder: Path, manifest: dict[str, Any]) -> tuple[list[
             continue
         if not path.exists() and entry["status"] == "failed":
             skipped.append(f"{card}/{entry['id']}: {entry['file']} failed at export, not in this bundle")
-            continue  # a file the manifest says is there but is not: the runner reports it as missing
+            continue
+        if not path.exists() and entry["format"] == "pt2":  # bundle ships .pt2 only with --include-torch
+            skipped.append(
+                f"{card}/{entry['id']}: {entry['file']} is not here (bundle --include-torch ships it)"
+            )
+            continue  # any other file the manifest lists but is missing: runner.plan reports it as missing
         kind = _kind(entry)
         limits, source = limits_for(manifest, entry, kind)
         found.append(

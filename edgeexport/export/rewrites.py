@@ -23,9 +23,16 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from edgeexport.errors import UsageError
 from edgeexport.zoo.layers import ChannelPad
 
 EQUAL_MAX_ABS = 1e-5
+
+
+class RewriteError(UsageError):
+    """A rewrite that would change what the model computes: refused before anything is exported."""
+
+
 PROOF_BATCH = 32
 
 
@@ -133,6 +140,8 @@ def _avgpool_conv(pool: nn.Module, shape: tuple[int, ...]) -> nn.Module | None:
     assert isinstance(pool, nn.AvgPool2d)
     if not pool.count_include_pad or pool.ceil_mode or pool.divisor_override is not None or len(shape) != 4:
         return None
+    if not any(_pair(pool.padding)):  # measured on padded pools (shufflenet_v1); unpadded ones left as built
+        return None
     return AvgPoolConv(pool, int(shape[1]))
 
 
@@ -231,11 +240,15 @@ def names(choice: Sequence[str] | str) -> tuple[str, ...]:
 def _input_shapes(
     model: nn.Module, kinds: tuple[type[nn.Module], ...], example: torch.Tensor
 ) -> dict[int, tuple]:
-    """The input shape of every module of these kinds, from one forward pass (keyed by ``id``)."""
+    """The input shape of every module of these kinds, from one forward pass (keyed by ``id``); a module
+    called at more than one shape (one instance shared by several layers) is left out, so left alone."""
     shapes: dict[int, tuple] = {}
+    shared: set[int] = set()
 
     def seen(module: nn.Module, args: tuple) -> None:  # a pre-hook that returns something replaces args
-        shapes.setdefault(id(module), tuple(args[0].shape))
+        shape = tuple(args[0].shape)
+        if shapes.setdefault(id(module), shape) != shape:
+            shared.add(id(module))
 
     hooks = [m.register_forward_pre_hook(seen) for m in model.modules() if type(m) in kinds]
     try:
@@ -244,7 +257,7 @@ def _input_shapes(
     finally:
         for h in hooks:
             h.remove()
-    return shapes
+    return {k: v for k, v in shapes.items() if k not in shared}
 
 
 def apply(model: nn.Module, wanted: Sequence[str], example: torch.Tensor) -> dict[str, int]:
@@ -280,17 +293,26 @@ def rewrite_proven(
 ) -> dict[str, Any]:
     """Apply the rewrites to ``model`` (in place, a copy of ``built``) and prove it still computes what
     ``built`` does on ``inputs`` (the card's reference images, same batches for both, so only the
-    rewrite can differ): the manifest's record, or ValueError naming the change."""
+    rewrite can differ): the manifest's record, or a RewriteError naming the change and the way out."""
     applied = apply(model, wanted, torch.from_numpy(inputs[:1].copy()))
     worst = 0.0
     if applied:
-        with torch.no_grad():
-            for start in range(0, inputs.shape[0], PROOF_BATCH):
-                x = torch.from_numpy(inputs[start : start + PROOF_BATCH].copy())
-                worst = max(worst, _max_abs(built(x), model(x)))
+        names = ", ".join(applied)
+        try:
+            with torch.no_grad():
+                for start in range(0, inputs.shape[0], PROOF_BATCH):
+                    x = torch.from_numpy(inputs[start : start + PROOF_BATCH].copy())
+                    worst = max(worst, _max_abs(built(x), model(x)))
+        except RuntimeError as error:  # a rewrite that does not fit how the model uses the module
+            first = (str(error).strip().splitlines() or [""])[0]
+            raise RewriteError(
+                f"rewrites {names} broke the model ({first}): export with --rewrites none"
+            ) from None
+        if worst == np.inf:
+            raise RewriteError(f"rewrites {names} changed an output's shape: export with --rewrites none")
         if not worst <= EQUAL_MAX_ABS:
-            raise ValueError(
-                f"rewrites {', '.join(applied)} changed the float outputs by {worst:.3g} "
+            raise RewriteError(
+                f"rewrites {names} changed the float outputs by {worst:.3g} "
                 f"(> {EQUAL_MAX_ABS:g}): export with --rewrites none"
             )
     return {

@@ -34,11 +34,15 @@ def build_architecture(card: ModelCard) -> nn.Module:
     """The architecture with its seeded initialisation (no weights, no BatchNorm calibration)."""
     torch.manual_seed(card.weights.seed)
     name = card.architecture.name
+    make = _builder(card)  # an unknown or unimportable name is its own CardError
     try:
-        model = _builder(card)(**card.architecture.args)
+        model = make(**card.architecture.args)
     except TypeError as error:
         raise CardError(f"{card.path}: architecture.args do not fit {name!r}: {error}") from None
-    except (ValueError, KeyError) as error:  # the zoo's families name a bad value (variant = "smal")
+    except (ValueError, KeyError) as error:
+        if card.architecture.is_user_callable:
+            raise CardError(f"{card.path}: {name} raised {type(error).__name__}: {error}") from None
+        # the zoo's families name the bad value (variant = "smal")
         raise CardError(f"{card.path}: architecture.args: {str(error).strip(chr(39))}") from None
     except Exception as error:  # a user's builder that raises: its error, named, one line
         first = (str(error).strip().splitlines() or [""])[0]

@@ -56,7 +56,7 @@ def load_state_dict(spec: WeightsSpec, root: Path | None = None) -> dict[str, to
             f"weights path {path} is a folder, not a file: give the .pt/.pth file in weights.path"
         )
     digest = sha256_file(path)
-    if digest != spec.sha256:
+    if digest != (spec.sha256 or "").lower():
         raise WeightsError(f"weights file {path} has sha256 {digest}, the card expects {spec.sha256}")
     return read_state_dict(path)
 
@@ -66,10 +66,17 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
     objects is refused, never run, and a damaged one is named."""
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError:
+    except pickle.UnpicklingError as error:
+        # torch's message advises weights_only=False (running the file's code): keep only what it found
+        found = [ln.strip() for ln in str(error).splitlines() if "Unpickler error:" in ln]
+        what = (
+            found[0].split("error:", 1)[1].split(". Please")[0].strip()
+            if found
+            else "not a plain tensor file"
+        )
         raise WeightsError(
-            f"weights file {path} holds pickled objects or code, not only tensors: refused, never run "
-            "(save the weights alone: torch.save(model.state_dict(), path))"
+            f"weights file {path} holds pickled objects or code, not only tensors ({what}): "
+            "refused, never run (save the weights alone: torch.save(model.state_dict(), path))"
         ) from None
     except (RuntimeError, EOFError, ValueError, OSError) as error:
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__

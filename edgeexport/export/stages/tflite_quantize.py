@@ -105,8 +105,8 @@ def run(ctx: StageContext, variant: Variant, parent: Path | None, out: Path) -> 
 
 
 def _rewritten_fp32(ctx: StageContext, variant: Variant, out: Path) -> Path:
-    """The rewritten model converted to fp32 TFLite as ``tflite_fp32`` is (that file keeps the model as
-    built: the rewrite makes fp32 slower), for ai-edge-quantizer to quantize."""
+    """The model with this artifact's rewrites, converted to fp32 TFLite as ``tflite_fp32`` is (that file
+    is made with fewer rewrites: h-swish as ReLU6 makes fp32 slower), for ai-edge-quantizer to quantize."""
     import litert_torch
 
     from edgeexport.export.stages.torch_to_tflite import module_and_example
