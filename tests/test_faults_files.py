@@ -207,6 +207,15 @@ def test_two_exports_of_one_card_at_once_keep_both(tmp_path: Path) -> None:
     assert {"onnx_fp32", "tflite_fp32"} <= ids
     assert any("waiting for another export of twice" in o.stderr for o in outs)
 
+    # case 4: the model changes (another seed), and only ONNX is exported again: the TFLite file was made
+    # from the old model, so it leaves the manifest (named), and bench and bundle never see it as ok
+    card.write_text(card.read_text().replace("[input]", "[weights]\nseed = 1\n\n[input]"))
+    again = _done(_export(card, root, "--formats", "onnx", "--precisions", "fp32", cwd=tmp_path))
+    assert again.returncode == 0, again.stderr[-500:]
+    assert "dropped from the manifest, judged against another reference.npz: tflite_fp32" in again.stderr
+    ids = {a["id"] for a in json.loads((root / "twice" / "manifest.json").read_text())["artifacts"]}
+    assert "tflite_fp32" not in ids and "onnx_fp32" in ids
+
 
 @pytest.mark.slow
 def test_a_killed_export_leaves_no_partial_file_and_the_next_one_resumes(tmp_path: Path) -> None:
