@@ -38,6 +38,19 @@ def default_threads() -> int:
 THREADS_HELP = f"intra-op threads (default: {THREADS}, or the usable cores if fewer: %(default)s here)"
 
 
+def at_least_one(text: str) -> int:
+    """argparse type for counts (--threads, --steps, --batch, --top): an integer >= 1, else a usage error."""
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text}")
+    return value
+
+
 def artifacts_root() -> Path:
     return Path(os.environ.get("EDGEEXPORT_ARTIFACTS") or "artifacts")
 

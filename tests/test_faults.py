@@ -84,6 +84,21 @@ def test_a_bench_timeout_that_is_not_positive_is_a_usage_error(
     assert words in out.stderr and "Traceback" not in out.stderr
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["edgeexport", "train", "mobilenetv3_small", "--threads", "0"],
+        ["edgeexport", "train", "mobilenetv3_small", "--steps", "-3"],
+        ["edgeexport.bench", "predict", "--model", "mobilenetv3_small", "--threads", "0", "x.jpg"],
+        ["edgeexport.bench", "predict", "--model", "mobilenetv3_small", "--top", "0", "x.jpg"],
+    ],
+)
+def test_a_count_below_one_is_a_usage_error_in_every_command(tmp_path: Path, argv: list[str]) -> None:
+    """case 7b: export and bench refused ``--threads 0``; train and predict went on with it."""
+    out = cli(*argv, cwd=tmp_path)
+    assert out.returncode == 2 and "must be an integer >= 1" in out.stderr and "Traceback" not in out.stderr
+
+
 def test_a_calibration_count_below_one_is_refused_before_the_model_is_built() -> None:
     """case 7a: -5 calibrated on 27 of 32 images (a negative slice); 0 crashed after the build."""
     for count in (-5, 0):

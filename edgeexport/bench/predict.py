@@ -16,7 +16,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from edgeexport.defaults import artifacts_root, default_threads
+from edgeexport.defaults import artifacts_root, at_least_one, default_threads
 from edgeexport.errors import EdgeExportError, RuntimeUnavailable, UnknownNameError, UsageError
 
 if TYPE_CHECKING:
@@ -40,8 +40,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--artifacts", type=Path, default=artifacts_root(), help="artifacts root (%(default)s)")
     p.add_argument("--runtime", help="runtime to run it with (default: the one for its format)")
-    p.add_argument("--threads", type=int, default=default_threads())
-    p.add_argument("--top", type=int, default=5, help="how many classes to print (%(default)s)")
+    p.add_argument("--threads", type=at_least_one, default=default_threads())
+    p.add_argument("--top", type=at_least_one, default=5, help="how many classes to print (%(default)s)")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
     p.add_argument("--device", help="predict on this board: ssh://[user@]host[:port][/workdir]")
     p.add_argument("--device-python", default="python3", help="the board's python (%(default)s)")

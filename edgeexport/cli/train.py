@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from edgeexport.cli import add_model_argument, model_name
-from edgeexport.defaults import THREADS_HELP, default_threads
+from edgeexport.defaults import THREADS_HELP, at_least_one, default_threads
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -13,13 +13,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--data", default=None, help="fashion_mnist or folder:/path (default: the card's evaluation data)"
     )
-    p.add_argument("--steps", type=int, default=3000, help="optimizer steps (the budget)")
-    p.add_argument("--batch", type=int, default=128)
+    p.add_argument("--steps", type=at_least_one, default=3000, help="optimizer steps (the budget)")
+    p.add_argument("--batch", type=at_least_one, default=128)
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--weight-decay", type=float, default=0.05)
     p.add_argument("--warmup", type=int, default=200, help="linear warm-up steps")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=default_threads(), help=THREADS_HELP)
+    p.add_argument("--threads", type=at_least_one, default=default_threads(), help=THREADS_HELP)
     p.add_argument(
         "--init", choices=("scratch", "card"), default="scratch", help="card: fine-tune its weights"
     )
