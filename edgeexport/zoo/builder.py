@@ -43,7 +43,8 @@ def build_architecture(card: ModelCard) -> nn.Module:
         if card.architecture.is_user_callable:
             raise CardError(f"{card.path}: {name} raised {type(error).__name__}: {error}") from None
         # the zoo's families name the bad value (variant = "smal")
-        raise CardError(f"{card.path}: architecture.args: {str(error).strip(chr(39))}") from None
+        text = error.args[0] if isinstance(error, KeyError) and error.args else str(error)  # KeyError quotes
+        raise CardError(f"{card.path}: architecture.args: {text}") from None
     except Exception as error:  # a user's builder that raises: its error, named, one line
         first = (str(error).strip().splitlines() or [""])[0]
         raise CardError(f"{card.path}: {name} raised {type(error).__name__}: {first}") from None
