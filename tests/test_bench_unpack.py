@@ -29,6 +29,13 @@ def _link(name: str, target: str, *, hard: bool = False) -> tuple[tarfile.TarInf
     return info, b""
 
 
+def _special(name: str, kind: bytes) -> tuple[tarfile.TarInfo, bytes]:
+    info = tarfile.TarInfo(name)
+    info.type = kind  # a character device (/dev/null's numbers) or a FIFO
+    info.devmajor, info.devminor = 1, 3
+    return info, b""
+
+
 def _dir(name: str) -> tuple[tarfile.TarInfo, bytes]:
     info = tarfile.TarInfo(name)
     info.type = tarfile.DIRTYPE
@@ -85,6 +92,8 @@ def _cve_2025_4517_members() -> list[tuple[tarfile.TarInfo, bytes]]:
         ([_link("bundle/hard", "bundle/ok.txt", hard=True)], "a link"),
         ([_link("bundle/a", "."), _link("bundle/a/a/a/b", "../../..")], "a link"),
         (_cve_2025_4517_members(), "a link"),
+        ([_special("bundle/null", tarfile.CHRTYPE)], "special file"),
+        ([_special("bundle/pipe", tarfile.FIFOTYPE)], "special file"),
         ([_file("bundle/ok.txt")], "appears twice"),
         ([_file("other/x.txt")], "one top folder"),
     ],
@@ -98,6 +107,8 @@ def _cve_2025_4517_members() -> list[tuple[tarfile.TarInfo, bytes]]:
         "hardlink",
         "link-chain",
         "cve-2025-4517",
+        "char-device",
+        "fifo",
         "duplicate",
         "two-tops",
     ],
