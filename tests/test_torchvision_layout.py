@@ -1,9 +1,10 @@
 """The README says torchvision's checkpoints load with ``strict=True`` for MobileNetV2, MobileNetV3,
-ShuffleNetV2 and GoogLeNet. MobileNetV2 is proven with the real checkpoint (test_weights.py). For the
-others, the expected state_dict -- every key and its shape -- is written out here from torchvision's
-published architectures (``torchvision/models/{mobilenetv3,shufflenetv2,googlenet}.py``: the module
-names and the configuration tables), independently of the zoo's code; torchvision is not installed.
-A checkpoint loads with ``strict=True`` exactly when these keys and shapes match."""
+ShuffleNetV2, GoogLeNet and Inception-v3. MobileNetV2 is proven with the real checkpoint
+(test_weights.py). For the others, the expected state_dict -- every key and its shape -- is written out
+here from torchvision's published architectures (``torchvision/models/{mobilenetv3,shufflenetv2,
+googlenet,inception}.py``: the module names and the configuration tables), independently of the zoo's
+code; torchvision is not installed. A checkpoint loads with ``strict=True`` exactly when these keys and
+shapes match."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 import torch
 
 from edgeexport.zoo.googlenet import googlenet
+from edgeexport.zoo.inception_v3 import inception_v3
 from edgeexport.zoo.mobilenet_v3 import mobilenet_v3
 from edgeexport.zoo.shufflenet_v2 import shufflenet_v2
 
@@ -154,6 +156,74 @@ def googlenet_layout(classes: int = 1000) -> Layout:
     return layout
 
 
+def _conv(layout: Layout, prefix: str, cin: int, cout: int, k: tuple[int, int]) -> None:
+    """torchvision's inception ``BasicConv2d`` with a rectangular kernel."""
+    layout[f"{prefix}.conv.weight"] = (cout, cin, *k)
+    _bn(layout, f"{prefix}.bn", cout)
+
+
+# torchvision inception.py: Inception3.__init__ (Mixed_5b..Mixed_7c with their in_channels and the one
+# argument each takes: pool_features for InceptionA, channels_7x7 for InceptionC)
+INCEPTION_V3 = [
+    ("Mixed_5b", "A", 192, 32), ("Mixed_5c", "A", 256, 64), ("Mixed_5d", "A", 288, 64),
+    ("Mixed_6a", "B", 288, 0),
+    ("Mixed_6b", "C", 768, 128), ("Mixed_6c", "C", 768, 160), ("Mixed_6d", "C", 768, 160),
+    ("Mixed_6e", "C", 768, 192),
+    ("Mixed_7a", "D", 768, 0), ("Mixed_7b", "E", 1280, 0), ("Mixed_7c", "E", 2048, 0),
+]  # fmt: skip
+ONE, THREE, FIVE, ROW3, COL3, ROW7, COL7 = (1, 1), (3, 3), (5, 5), (1, 3), (3, 1), (1, 7), (7, 1)
+
+
+def inception_v3_layout(aux_logits: bool, classes: int = 1000) -> Layout:
+    layout: Layout = {}
+    for name, cin, cout, k in [
+        ("Conv2d_1a_3x3", 3, 32, THREE), ("Conv2d_2a_3x3", 32, 32, THREE), ("Conv2d_2b_3x3", 32, 64, THREE),
+        ("Conv2d_3b_1x1", 64, 80, ONE), ("Conv2d_4a_3x3", 80, 192, THREE),
+    ]:  # fmt: skip
+        _conv(layout, name, cin, cout, k)
+    for m, kind, cin, arg in INCEPTION_V3:
+        convs = {
+            "A": [
+                ("branch1x1", cin, 64, ONE), ("branch5x5_1", cin, 48, ONE), ("branch5x5_2", 48, 64, FIVE),
+                ("branch3x3dbl_1", cin, 64, ONE), ("branch3x3dbl_2", 64, 96, THREE),
+                ("branch3x3dbl_3", 96, 96, THREE), ("branch_pool", cin, arg, ONE),
+            ],
+            "B": [
+                ("branch3x3", cin, 384, THREE), ("branch3x3dbl_1", cin, 64, ONE),
+                ("branch3x3dbl_2", 64, 96, THREE), ("branch3x3dbl_3", 96, 96, THREE),
+            ],
+            "C": [
+                ("branch1x1", cin, 192, ONE), ("branch7x7_1", cin, arg, ONE),
+                ("branch7x7_2", arg, arg, ROW7), ("branch7x7_3", arg, 192, COL7),
+                ("branch7x7dbl_1", cin, arg, ONE), ("branch7x7dbl_2", arg, arg, COL7),
+                ("branch7x7dbl_3", arg, arg, ROW7), ("branch7x7dbl_4", arg, arg, COL7),
+                ("branch7x7dbl_5", arg, 192, ROW7), ("branch_pool", cin, 192, ONE),
+            ],
+            "D": [
+                ("branch3x3_1", cin, 192, ONE), ("branch3x3_2", 192, 320, THREE),
+                ("branch7x7x3_1", cin, 192, ONE), ("branch7x7x3_2", 192, 192, ROW7),
+                ("branch7x7x3_3", 192, 192, COL7), ("branch7x7x3_4", 192, 192, THREE),
+            ],
+            "E": [
+                ("branch1x1", cin, 320, ONE), ("branch3x3_1", cin, 384, ONE),
+                ("branch3x3_2a", 384, 384, ROW3), ("branch3x3_2b", 384, 384, COL3),
+                ("branch3x3dbl_1", cin, 448, ONE), ("branch3x3dbl_2", 448, 384, THREE),
+                ("branch3x3dbl_3a", 384, 384, ROW3), ("branch3x3dbl_3b", 384, 384, COL3),
+                ("branch_pool", cin, 192, ONE),
+            ],
+        }[kind]  # fmt: skip
+        for name, c_in, c_out, k in convs:
+            _conv(layout, f"{m}.{name}", c_in, c_out, k)
+    if aux_logits:  # InceptionAux(768, num_classes)
+        _conv(layout, "AuxLogits.conv0", 768, 128, ONE)
+        _conv(layout, "AuxLogits.conv1", 128, 768, FIVE)
+        layout["AuxLogits.fc.weight"] = (classes, 768)
+        layout["AuxLogits.fc.bias"] = (classes,)
+    layout["fc.weight"] = (classes, 2048)
+    layout["fc.bias"] = (classes,)
+    return layout
+
+
 CASES = {
     "mobilenet_v3_small": (
         lambda: mobilenet_v3(variant="small"),
@@ -168,6 +238,8 @@ CASES = {
         for w in SHUFFLE_WIDTHS
     },
     "googlenet": (googlenet, googlenet_layout),
+    "inception_v3": (inception_v3, lambda: inception_v3_layout(aux_logits=False)),
+    "inception_v3_aux": (lambda: inception_v3(aux_logits=True), lambda: inception_v3_layout(aux_logits=True)),
 }
 # torchvision's documented parameter counts (its model tables), the independent check of the layouts above
 PUBLISHED = {
@@ -178,6 +250,8 @@ PUBLISHED = {
     "shufflenet_v2_x1_5": 3_503_624,
     "shufflenet_v2_x2_0": 7_393_996,
     "googlenet": 6_624_904,
+    "inception_v3": 23_834_568,  # torchvision's table counts the model without its auxiliary head
+    "inception_v3_aux": 27_161_264,  # and its checkpoint, which has it
 }
 
 

@@ -10,7 +10,7 @@ from edgeexport.zoo import builder, complexity
 
 CARDS = cards.card_names()
 # Big enough that building/exporting them takes several seconds each on 2 cores.
-HEAVY = {"xception", "googlenet", "shufflenet_v2_x2_0"}
+HEAVY = {"xception", "googlenet", "inception_v3", "shufflenet_v2_x2_0"}
 
 
 def marks(name: str) -> list[pytest.MarkDecorator]:
@@ -85,3 +85,23 @@ def test_seeded_batchnorm_statistics_come_from_real_images() -> None:
     bn = model.features[0][1]
     assert not torch.allclose(bn.running_mean, torch.zeros_like(bn.running_mean))
     assert not torch.allclose(bn.running_var, torch.ones_like(bn.running_var))
+
+
+def test_inception_v3_auxiliary_head_trains_and_leaves_export_alone() -> None:
+    """With ``aux_logits=True`` a training forward gives (logits, aux) and the training loss weighs the aux
+    head in (so it gets gradients); in eval the model returns the logits alone, as export sees it."""
+    from edgeexport.zoo.inception_v3 import InceptionOutputs, inception_v3
+    from edgeexport.zoo.train import AUX_WEIGHT, training_loss
+
+    model = inception_v3(num_classes=5, aux_logits=True, width_mult=0.125).train()
+    x = torch.randn(2, 3, 299, 299, generator=torch.Generator().manual_seed(0))
+    y = torch.tensor([1, 3])
+    out = model(x)
+    assert isinstance(out, InceptionOutputs) and out.aux_logits.shape == (2, 5)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    loss = training_loss(loss_fn, out, y)
+    torch.testing.assert_close(loss, loss_fn(out.logits, y) + AUX_WEIGHT * loss_fn(out.aux_logits, y))
+    loss.backward()
+    assert model.AuxLogits is not None and model.AuxLogits.fc.weight.grad is not None
+    assert model.AuxLogits.fc.weight.grad.abs().sum() > 0
+    assert isinstance(model.eval()(x), torch.Tensor)

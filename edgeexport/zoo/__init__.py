@@ -26,6 +26,7 @@ FAMILIES = (
     "blazeface",
     "xception",
     "googlenet",
+    "inception_v3",
 )
 
 

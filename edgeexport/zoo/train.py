@@ -57,6 +57,17 @@ def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int = 50
     return hits / x.shape[0]
 
 
+AUX_WEIGHT = 0.4  # torchvision's reference training of Inception-v3: loss + 0.4 * auxiliary loss
+
+
+def training_loss(loss_fn: nn.Module, out: object, y: torch.Tensor) -> torch.Tensor:
+    """One batch's loss; a model with an auxiliary head (Inception-v3) returns (logits, aux) in training."""
+    if isinstance(out, tuple):
+        logits, aux = out
+        return loss_fn(logits, y) + AUX_WEIGHT * loss_fn(aux, y)
+    return loss_fn(out, y)
+
+
 def schedule(step: int, total: int, warmup: int) -> float:
     if step < warmup:
         return (step + 1) / warmup
@@ -95,7 +106,7 @@ def train(card: ModelCard, args: argparse.Namespace, log: Any = _print) -> dict[
         model.train()
         idx = torch.randint(0, x_train.shape[0], (args.batch,), generator=gen)
         xb = augment(x_train[idx], gen).contiguous(memory_format=torch.channels_last)
-        loss = loss_fn(model(xb), y_train[idx])
+        loss = training_loss(loss_fn, model(xb), y_train[idx])
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
