@@ -5,18 +5,22 @@ Followed: Table 1's outline at 299x299 -- a stem of plain convolutions to 35x35x
 Figure 5 at 35x35, a grid-size reduction (Section 5, Figure 10) to 17x17x768, the 1xn / nx1 factorised
 modules of Figure 6 with n = 7, a second reduction to 8x8x1280, two modules of Figure 7 (the expanded
 filter banks of the coarsest grid) to 8x8x2048, global average pooling and one linear layer -- with the
-auxiliary classifier of Section 4 on the 17x17 grid (BatchNorm'd, "Inception-v3" proper, Section 8).
+auxiliary classifier of Section 4 (Figure 8) on the last 17x17 layer, optional and off by default.
 
 Widths, module names and shapes are the released model's, which torchvision's ``inception_v3`` ports
 (TensorFlow-slim's checkpoint), so a torchvision ``state_dict`` loads with ``strict=True``
 (with ``aux_logits=True``; without the auxiliary head once its ``AuxLogits.*`` keys are dropped). Where
 the released model and Table 1 differ, this file is the released model's:
 
-- the stem's fourth and fifth layers are a 1x1 to 80 then a 3x3 to 192 (Table 1: two 3x3 convolutions);
+- after the first pool, the stem is a 1x1 to 80, a 3x3 to 192 and a second 3x3/2 max pool (Table 1:
+  three 3x3 convolutions, the middle one stride 2, and no second pool);
 - the Figure 5 modules keep one 5x5 branch beside the two-3x3 branch, and the stride-2 reductions
   (``Mixed_6a``, ``Mixed_7a``) are Figure 10's parallel stride-2 convolution and max pool;
 - the 17x17 stage is four Figure 6 modules after the reduction (Table 1 says 5 x Inception);
-- every convolution is followed by BatchNorm (eps 0.001) and ReLU, without bias.
+- every convolution is followed by BatchNorm (eps 0.001) and ReLU, without bias;
+- the auxiliary head is a 1x1 to 128, a 5x5 to 768 and one linear layer (Figure 8: a 1x1 to 128 and
+  fully connected layers; the paper's best model, Table 3's "BN-auxiliary", also batch-normalises its
+  fully connected layer, which the released model does not).
 
 Input is 299x299; 75x75 is the smallest input every stride fits (the 8x8 stage is then 1x1), but the
 auxiliary head needs at least 17x17 at its grid (a 299-ish input). ``transform_input`` is left out:
@@ -43,7 +47,7 @@ Width = Callable[[int], int]
 class Module(StrEnum):
     """The kinds of mixed module, by the figure that draws them."""
 
-    A = "figure5"  # 35x35: 1x1, 5x5, double 3x3, pool projection
+    A = "figure5"  # 35x35: 1x1, double 3x3, pool projection (and the released model's 5x5 branch)
     B = "reduction_35"  # Figure 10: 35x35 -> 17x17
     C = "figure6"  # 17x17: 1x7 / 7x1 factorised, n = 7
     D = "reduction_17"  # Figure 10: 17x17 -> 8x8
@@ -59,16 +63,16 @@ class MixedRow(NamedTuple):
 
 
 TABLE_1 = (
-    MixedRow("Mixed_5b", Module.A, 32),  # Table 1, "3 x Inception" (Figure 5) at 35x35x288
+    MixedRow("Mixed_5b", Module.A, 32),  # Table 1, "3 x Inception" (Figure 5) on the 35x35 grid
     MixedRow("Mixed_5c", Module.A, 64),
     MixedRow("Mixed_5d", Module.A, 64),
     MixedRow("Mixed_6a", Module.B),  # Section 5 grid-size reduction to 17x17x768
-    MixedRow("Mixed_6b", Module.C, 128),  # Table 1, "5 x Inception" (Figure 6) at 17x17x768
+    MixedRow("Mixed_6b", Module.C, 128),  # Table 1, "5 x Inception" (Figure 6) on the 17x17 grid
     MixedRow("Mixed_6c", Module.C, 160),
     MixedRow("Mixed_6d", Module.C, 160),
     MixedRow("Mixed_6e", Module.C, 192),
     MixedRow("Mixed_7a", Module.D),  # grid-size reduction to 8x8x1280
-    MixedRow("Mixed_7b", Module.E),  # Table 1, "2 x Inception" (Figure 7) at 8x8x2048
+    MixedRow("Mixed_7b", Module.E),  # Table 1, "2 x Inception" (Figure 7) on the 8x8 grid
     MixedRow("Mixed_7c", Module.E),
 )
 AUX_AFTER = "Mixed_6e"  # Section 4: the auxiliary classifier sits on top of the last 17x17 layer
@@ -215,7 +219,7 @@ class InceptionE(nn.Module):
 
 
 class InceptionAux(nn.Module):
-    """Section 4 / Figure 8: 5x5/3 average pool -> 1x1 (128) -> 5x5 (768) -> linear, BatchNorm'd."""
+    """Section 4: 5x5/3 average pool -> 1x1 (128) -> 5x5 (768) -> linear (the released model's Figure 8)."""
 
     def __init__(self, c_in: int, num_classes: int, w: Width) -> None:
         super().__init__()
