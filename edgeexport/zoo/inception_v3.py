@@ -109,9 +109,13 @@ def _col(c_in: int, c_out: int) -> BasicConv2d:
     return BasicConv2d(c_in, c_out, (7, 1), padding=(3, 0))
 
 
-def _pool(x: torch.Tensor) -> torch.Tensor:
-    """The pool branch of Figures 5-7: 3x3 average, stride 1, padded (zeros counted, as torchvision)."""
-    return F.avg_pool2d(x, kernel_size=3, stride=1, padding=1)
+def _pool() -> nn.AvgPool2d:
+    """The pool branch of Figures 5-7: 3x3 average, stride 1, padded (zeros counted, as torchvision).
+
+    A module (torchvision calls ``F.avg_pool2d``; no parameters, so the state_dict is the same) so the
+    ``avgpool_conv`` rewrite finds it: ExecuTorch's XNNPACK partitioner leaves a padded ``avg_pool2d`` to
+    the portable kernels, 9 partition breaks in this network."""
+    return nn.AvgPool2d(3, stride=1, padding=1)
 
 
 class InceptionA(nn.Module):
@@ -125,13 +129,14 @@ class InceptionA(nn.Module):
         self.branch3x3dbl_1 = BasicConv2d(c_in, w(64), 1)
         self.branch3x3dbl_2 = BasicConv2d(w(64), w(96), 3, padding=1)
         self.branch3x3dbl_3 = BasicConv2d(w(96), w(96), 3, padding=1)
+        self.pool = _pool()
         self.branch_pool = BasicConv2d(c_in, w(pool_features), 1)
         self.out_channels = w(64) + w(64) + w(96) + w(pool_features)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b5 = self.branch5x5_2(self.branch5x5_1(x))
         b3 = self.branch3x3dbl_3(self.branch3x3dbl_2(self.branch3x3dbl_1(x)))
-        return torch.cat([self.branch1x1(x), b5, b3, self.branch_pool(_pool(x))], 1)
+        return torch.cat([self.branch1x1(x), b5, b3, self.branch_pool(self.pool(x))], 1)
 
 
 class InceptionB(nn.Module):
@@ -165,6 +170,7 @@ class InceptionC(nn.Module):
         self.branch7x7dbl_3 = _row(c7, c7)
         self.branch7x7dbl_4 = _col(c7, c7)
         self.branch7x7dbl_5 = _row(c7, w(192))
+        self.pool = _pool()
         self.branch_pool = BasicConv2d(c_in, w(192), 1)
         self.out_channels = 4 * w(192)
 
@@ -172,7 +178,7 @@ class InceptionC(nn.Module):
         b7 = self.branch7x7_3(self.branch7x7_2(self.branch7x7_1(x)))
         d = self.branch7x7dbl_1(x)
         d = self.branch7x7dbl_5(self.branch7x7dbl_4(self.branch7x7dbl_3(self.branch7x7dbl_2(d))))
-        return torch.cat([self.branch1x1(x), b7, d, self.branch_pool(_pool(x))], 1)
+        return torch.cat([self.branch1x1(x), b7, d, self.branch_pool(self.pool(x))], 1)
 
 
 class InceptionD(nn.Module):
@@ -207,6 +213,7 @@ class InceptionE(nn.Module):
         self.branch3x3dbl_2 = BasicConv2d(w(448), w(384), 3, padding=1)
         self.branch3x3dbl_3a = BasicConv2d(w(384), w(384), (1, 3), padding=(0, 1))
         self.branch3x3dbl_3b = BasicConv2d(w(384), w(384), (3, 1), padding=(1, 0))
+        self.pool = _pool()
         self.branch_pool = BasicConv2d(c_in, w(192), 1)
         self.out_channels = w(320) + 4 * w(384) + w(192)
 
@@ -215,7 +222,7 @@ class InceptionE(nn.Module):
         b3 = torch.cat([self.branch3x3_2a(s), self.branch3x3_2b(s)], 1)
         d = self.branch3x3dbl_2(self.branch3x3dbl_1(x))
         bd = torch.cat([self.branch3x3dbl_3a(d), self.branch3x3dbl_3b(d)], 1)
-        return torch.cat([self.branch1x1(x), b3, bd, self.branch_pool(_pool(x))], 1)
+        return torch.cat([self.branch1x1(x), b3, bd, self.branch_pool(self.pool(x))], 1)
 
 
 class InceptionAux(nn.Module):
