@@ -162,6 +162,8 @@ HSWISH_ROUTES = ("tflite_int8", "tflite_int8_aeq")
 # avgpool: shufflenet_v1 (Xeon with AVX-512 VNNI/AMX): ExecuTorch fp32 14.11 -> 3.55 ms and int8 12.44 ->
 # 2.36 (XNNPACK now takes what it left to portable kernels), tflite_int8 -13 %, tflite_int8_aeq -6 %,
 # ORT int8 -9 % (through onnx_fp32, -2 %); LiteRT fp32 -1 % with its dynamic-range child +8 %, ncnn +-1 %.
+# Confirmed on inception_v3's nine stride-1 pools: ExecuTorch fp32 -73 %, int8 -89 %, tflite_int8 -37 %,
+# aeq -38 %, ORT int8 -10 %; LiteRT fp32 -1 % with its dynamic-range child +23 %, ncnn 0 %.
 # channelpad: blazeface (same Xeon): LiteRT fp32 -8 % (fp16w -7 %), tflite_int8 -3 %, aeq -3 %, ORT int8
 # -9 % (onnx_fp32 -2 %), ExecuTorch int8 -6 % but fp32 +2 %, ncnn -2 %. A 1x1 identity conv instead was
 # worse on most routes (LiteRT fp32 +2 %, int8 +3 %, ExecuTorch fp32 +8 %, ncnn +6 %): not kept.
