@@ -24,7 +24,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 CARDS = ("mobilenet_v1", "mobilenet_v2", "mobilenetv3_small", "mobilenetv3_large", "shufflenet_v1",
-         "shufflenet_v2_x1_0", "mobilenext", "googlenet", "xception", "blazeface", "inception_v3")  # fmt: skip
+         "shufflenet_v2_x1_0", "mobilenext", "googlenet", "xception", "inception_v3",
+         "blazeface")  # fmt: skip
 FORMATS = "onnx,tflite,executorch,ncnn"
 
 
