@@ -133,10 +133,15 @@ GOOGLENET = {
 }
 
 
-def _basic(layout: Layout, prefix: str, cin: int, cout: int, k: int) -> None:
-    """torchvision's googlenet ``BasicConv2d``: ``conv`` without bias, ``bn``."""
-    layout[f"{prefix}.conv.weight"] = (cout, cin, k, k)
+def _conv(layout: Layout, prefix: str, cin: int, cout: int, k: tuple[int, int]) -> None:
+    """torchvision's googlenet and inception ``BasicConv2d``: ``conv`` without bias (any kernel), ``bn``."""
+    layout[f"{prefix}.conv.weight"] = (cout, cin, *k)
     _bn(layout, f"{prefix}.bn", cout)
+
+
+def _basic(layout: Layout, prefix: str, cin: int, cout: int, k: int) -> None:
+    """A square-kernel ``BasicConv2d``."""
+    _conv(layout, prefix, cin, cout, (k, k))
 
 
 def googlenet_layout(classes: int = 1000) -> Layout:
@@ -154,12 +159,6 @@ def googlenet_layout(classes: int = 1000) -> Layout:
     layout["fc.weight"] = (classes, 1024)
     layout["fc.bias"] = (classes,)
     return layout
-
-
-def _conv(layout: Layout, prefix: str, cin: int, cout: int, k: tuple[int, int]) -> None:
-    """torchvision's inception ``BasicConv2d`` with a rectangular kernel."""
-    layout[f"{prefix}.conv.weight"] = (cout, cin, *k)
-    _bn(layout, f"{prefix}.bn", cout)
 
 
 # torchvision inception.py: Inception3.__init__ (Mixed_5b..Mixed_7c with their in_channels and the one

@@ -7,6 +7,8 @@ import torch
 
 from edgeexport import cards, zoo
 from edgeexport.zoo import builder, complexity
+from edgeexport.zoo.inception_v3 import InceptionOutputs, inception_v3
+from edgeexport.zoo.train import AUX_WEIGHT, training_loss
 
 CARDS = cards.card_names()
 # Big enough that building/exporting them takes several seconds each on 2 cores.
@@ -90,9 +92,6 @@ def test_seeded_batchnorm_statistics_come_from_real_images() -> None:
 def test_inception_v3_auxiliary_head_trains_and_leaves_export_alone() -> None:
     """With ``aux_logits=True`` a training forward gives (logits, aux) and the training loss weighs the aux
     head in (so it gets gradients); in eval the model returns the logits alone, as export sees it."""
-    from edgeexport.zoo.inception_v3 import InceptionOutputs, inception_v3
-    from edgeexport.zoo.train import AUX_WEIGHT, training_loss
-
     model = inception_v3(num_classes=5, aux_logits=True, width_mult=0.125).train()
     x = torch.randn(2, 3, 299, 299, generator=torch.Generator().manual_seed(0))
     y = torch.tensor([1, 3])

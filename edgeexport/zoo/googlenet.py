@@ -18,10 +18,9 @@ from typing import NamedTuple
 
 import torch
 from torch import nn
-from torch.nn import functional as F
 
 from edgeexport.zoo import register_model
-from edgeexport.zoo.layers import init_weights
+from edgeexport.zoo.layers import BasicConv2d, init_weights
 
 
 class InceptionRow(NamedTuple):
@@ -50,18 +49,6 @@ TABLE_1: dict[str, InceptionRow] = {
     "5a": InceptionRow(256, 160, 320, 32, 128, 128),  # Table 1, inception (5a)
     "5b": InceptionRow(384, 192, 384, 48, 128, 128),  # Table 1, inception (5b)
 }
-
-
-class BasicConv2d(nn.Module):
-    """conv (no bias) -> BatchNorm(eps=0.001) -> ReLU, torchvision's names ``conv``/``bn``."""
-
-    def __init__(self, in_ch: int, out_ch: int, kernel: int, *, stride: int = 1, padding: int = 0) -> None:
-        super().__init__()
-        self.conv = nn.Conv2d(in_ch, out_ch, kernel, stride=stride, padding=padding, bias=False)
-        self.bn = nn.BatchNorm2d(out_ch, eps=0.001)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.relu(self.bn(self.conv(x)), inplace=True)
 
 
 class Inception(nn.Module):

@@ -39,12 +39,12 @@ from torch import nn
 from torch.nn import functional as F
 
 from edgeexport.zoo import register_model
-from edgeexport.zoo.layers import init_weights, make_divisible
+from edgeexport.zoo.layers import BasicConv2d, init_weights, make_divisible
 
 Width = Callable[[int], int]
 
 
-class Module(StrEnum):
+class Kind(StrEnum):
     """The kinds of mixed module, by the figure that draws them."""
 
     A = "figure5"  # 35x35: 1x1, double 3x3, pool projection (and the released model's 5x5 branch)
@@ -58,45 +58,29 @@ class MixedRow(NamedTuple):
     """One mixed module: torchvision's name, its kind, and its one free width (else 0)."""
 
     name: str
-    kind: Module
+    kind: Kind
     width: int = 0  # Figure 5: the pool projection's width; Figure 6: the 7x7 branches' inner width
 
 
 TABLE_1 = (
-    MixedRow("Mixed_5b", Module.A, 32),  # Table 1, "3 x Inception" (Figure 5) on the 35x35 grid
-    MixedRow("Mixed_5c", Module.A, 64),
-    MixedRow("Mixed_5d", Module.A, 64),
-    MixedRow("Mixed_6a", Module.B),  # Section 5 grid-size reduction to 17x17x768
-    MixedRow("Mixed_6b", Module.C, 128),  # Table 1, "5 x Inception" (Figure 6) on the 17x17 grid
-    MixedRow("Mixed_6c", Module.C, 160),
-    MixedRow("Mixed_6d", Module.C, 160),
-    MixedRow("Mixed_6e", Module.C, 192),
-    MixedRow("Mixed_7a", Module.D),  # grid-size reduction to 8x8x1280
-    MixedRow("Mixed_7b", Module.E),  # Table 1, "2 x Inception" (Figure 7) on the 8x8 grid
-    MixedRow("Mixed_7c", Module.E),
+    MixedRow("Mixed_5b", Kind.A, 32),  # Table 1, "3 x Inception" (Figure 5) on the 35x35 grid
+    MixedRow("Mixed_5c", Kind.A, 64),
+    MixedRow("Mixed_5d", Kind.A, 64),
+    MixedRow("Mixed_6a", Kind.B),  # Section 5 grid-size reduction to 17x17x768
+    MixedRow("Mixed_6b", Kind.C, 128),  # Table 1, "5 x Inception" (Figure 6) on the 17x17 grid
+    MixedRow("Mixed_6c", Kind.C, 160),
+    MixedRow("Mixed_6d", Kind.C, 160),
+    MixedRow("Mixed_6e", Kind.C, 192),
+    MixedRow("Mixed_7a", Kind.D),  # grid-size reduction to 8x8x1280
+    MixedRow("Mixed_7b", Kind.E),  # Table 1, "2 x Inception" (Figure 7) on the 8x8 grid
+    MixedRow("Mixed_7c", Kind.E),
 )
 AUX_AFTER = "Mixed_6e"  # Section 4: the auxiliary classifier sits on top of the last 17x17 layer
 
 
-class BasicConv2d(nn.Module):
-    """conv (no bias) -> BatchNorm(eps=0.001) -> ReLU, torchvision's names ``conv``/``bn``."""
-
-    def __init__(
-        self,
-        in_ch: int,
-        out_ch: int,
-        kernel: int | tuple[int, int],
-        *,
-        stride: int = 1,
-        padding: int | tuple[int, int] = 0,
-    ) -> None:
-        super().__init__()
-        self.conv = nn.Conv2d(in_ch, out_ch, kernel, stride=stride, padding=padding, bias=False)
-        self.bn = nn.BatchNorm2d(out_ch, eps=0.001)
-        self.out_channels = out_ch
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.relu(self.bn(self.conv(x)), inplace=True)
+def _channels(*ends: BasicConv2d) -> int:
+    """A module's output width: the sum of its branches' last convolutions (plus any pool branch)."""
+    return sum(end.conv.out_channels for end in ends)
 
 
 def _row(c_in: int, c_out: int) -> BasicConv2d:
@@ -131,7 +115,7 @@ class InceptionA(nn.Module):
         self.branch3x3dbl_3 = BasicConv2d(w(96), w(96), 3, padding=1)
         self.pool = _pool()
         self.branch_pool = BasicConv2d(c_in, w(pool_features), 1)
-        self.out_channels = w(64) + w(64) + w(96) + w(pool_features)
+        self.out_channels = _channels(self.branch1x1, self.branch5x5_2, self.branch3x3dbl_3, self.branch_pool)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b5 = self.branch5x5_2(self.branch5x5_1(x))
@@ -148,7 +132,7 @@ class InceptionB(nn.Module):
         self.branch3x3dbl_1 = BasicConv2d(c_in, w(64), 1)
         self.branch3x3dbl_2 = BasicConv2d(w(64), w(96), 3, padding=1)
         self.branch3x3dbl_3 = BasicConv2d(w(96), w(96), 3, stride=2)
-        self.out_channels = w(384) + w(96) + c_in
+        self.out_channels = _channels(self.branch3x3, self.branch3x3dbl_3) + c_in  # + the max pool
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b3 = self.branch3x3dbl_3(self.branch3x3dbl_2(self.branch3x3dbl_1(x)))
@@ -172,7 +156,7 @@ class InceptionC(nn.Module):
         self.branch7x7dbl_5 = _row(c7, w(192))
         self.pool = _pool()
         self.branch_pool = BasicConv2d(c_in, w(192), 1)
-        self.out_channels = 4 * w(192)
+        self.out_channels = _channels(self.branch1x1, self.branch7x7_3, self.branch7x7dbl_5, self.branch_pool)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b7 = self.branch7x7_3(self.branch7x7_2(self.branch7x7_1(x)))
@@ -192,7 +176,7 @@ class InceptionD(nn.Module):
         self.branch7x7x3_2 = _row(w(192), w(192))
         self.branch7x7x3_3 = _col(w(192), w(192))
         self.branch7x7x3_4 = BasicConv2d(w(192), w(192), 3, stride=2)
-        self.out_channels = w(320) + w(192) + c_in
+        self.out_channels = _channels(self.branch3x3_2, self.branch7x7x3_4) + c_in  # + the max pool
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b3 = self.branch3x3_2(self.branch3x3_1(x))
@@ -215,7 +199,14 @@ class InceptionE(nn.Module):
         self.branch3x3dbl_3b = BasicConv2d(w(384), w(384), (3, 1), padding=(1, 0))
         self.pool = _pool()
         self.branch_pool = BasicConv2d(c_in, w(192), 1)
-        self.out_channels = w(320) + 4 * w(384) + w(192)
+        self.out_channels = _channels(
+            self.branch1x1,
+            self.branch3x3_2a,
+            self.branch3x3_2b,
+            self.branch3x3dbl_3a,
+            self.branch3x3dbl_3b,
+            self.branch_pool,
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         s = self.branch3x3_1(x)
@@ -250,13 +241,13 @@ Mixed = InceptionA | InceptionB | InceptionC | InceptionD | InceptionE
 
 
 def _mixed(row: MixedRow, c_in: int, w: Width) -> Mixed:
-    if row.kind is Module.A:
+    if row.kind is Kind.A:
         return InceptionA(c_in, row.width, w)
-    if row.kind is Module.B:
+    if row.kind is Kind.B:
         return InceptionB(c_in, w)
-    if row.kind is Module.C:
+    if row.kind is Kind.C:
         return InceptionC(c_in, row.width, w)
-    if row.kind is Module.D:
+    if row.kind is Kind.D:
         return InceptionD(c_in, w)
     return InceptionE(c_in, w)
 

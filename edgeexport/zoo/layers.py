@@ -73,6 +73,27 @@ class ConvBNAct(nn.Sequential):
         self.out_channels = out_ch
 
 
+class BasicConv2d(nn.Module):
+    """conv (no bias) -> BatchNorm(eps=0.001) -> ReLU, torchvision's GoogLeNet and Inception-v3 block
+    (names ``conv``/``bn``); ``kernel`` and ``padding`` may be (h, w) for Inception-v3's 1xn / nx1."""
+
+    def __init__(
+        self,
+        in_ch: int,
+        out_ch: int,
+        kernel: int | tuple[int, int],
+        *,
+        stride: int = 1,
+        padding: int | tuple[int, int] = 0,
+    ) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(in_ch, out_ch, kernel, stride=stride, padding=padding, bias=False)
+        self.bn = nn.BatchNorm2d(out_ch, eps=0.001)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.relu(self.bn(self.conv(x)), inplace=True)
+
+
 class SqueezeExcitation(nn.Module):
     """Squeeze-and-excitation as MobileNetV3 uses it (paper Sec. 5.3).
 
